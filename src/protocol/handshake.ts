@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants.js';
+import {
+  type ExtensionOffer,
+  type HeaderMap,
+  hasToken,
+  headerString,
+  parseExtensions,
+  parseTokenList,
+} from './headers.js';
+import { defaultRandomFill, type RandomFill } from './mask.js';
+
+/**
+ * The opening handshake (RFC 6455 section 4), as pure functions over parsed
+ * HTTP requests and responses. The transport does the HTTP parsing and I/O.
+ */
+
+export function computeAccept(key: string): string {
+  return createHash('sha1')
+    .update(key + WEBSOCKET_GUID)
+    .digest('base64');
+}
+
+/** A fresh Sec-WebSocket-Key: 16 random bytes, base64 (RFC 6455 section 4.1). */
+export function generateKey(randomFill: RandomFill = defaultRandomFill): string {
+  const nonce = new Uint8Array(16);
+  randomFill(nonce);
+  return Buffer.from(nonce).toString('base64');
+}
+
+/** 16 bytes in base64 are 22 characters and "==" (lenient about the unused low bits, as decoders are). */
+const KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
+
+export interface ClientRequest {
+  method: string;
+  httpVersion: string;
+  headers: HeaderMap;
+}
+
+export type RequestCheck =
+  | { ok: true; key: string; protocols: string[]; extensions: ExtensionOffer[] }
+  | { ok: false; status: number; reason: string; headers?: Record<string, string> };
+
+function reject(status: number, reason: string, headers?: Record<string, string>): RequestCheck {
+  return headers ? { ok: false, status, reason, headers } : { ok: false, status, reason };
+}
+
+/** Check a client's opening handshake (RFC 6455 section 4.2.1). */
+export function validateClientRequest(request: ClientRequest): RequestCheck {
+  const { headers } = request;
+  if (request.method !== 'GET') return reject(400, `the method must be GET, not ${request.method}`);
+  const [major, minor] = request.httpVersion.split('.').map(Number);
+  if (!(major! > 1 || (major === 1 && minor! >= 1))) {
+    return reject(400, `HTTP/1.1 or later is required, not HTTP/${request.httpVersion}`);
+  }
+  if (!hasToken(headerString(headers, 'upgrade'), 'websocket')) {
+    return reject(400, 'the Upgrade header must be "websocket"');
+  }
+  if (!hasToken(headerString(headers, 'connection'), 'upgrade')) {
+    return reject(400, 'the Connection header must include "Upgrade"');
+  }
+  if (!headerString(headers, 'host')) return reject(400, 'the Host header is missing');
+  const key = headerString(headers, 'sec-websocket-key');
+  if (key === undefined) return reject(400, 'the Sec-WebSocket-Key header is missing');
+  if (!KEY_PATTERN.test(key.trim())) {
+    return reject(400, 'Sec-WebSocket-Key must be 16 bytes in base64');
+  }
+  const version = headerString(headers, 'sec-websocket-version');
+  if (version === undefined) return reject(400, 'the Sec-WebSocket-Version header is missing');
+  if (version.trim() !== WEBSOCKET_VERSION) {
+    return reject(426, `unsupported WebSocket version "${version}"; this server speaks version 13`, {
+      'Sec-WebSocket-Version': WEBSOCKET_VERSION,
+    });
+  }
+  const protocolHeader = headerString(headers, 'sec-websocket-protocol');
+  const protocols = protocolHeader === undefined ? [] : parseTokenList(protocolHeader);
+  if (protocols === null) return reject(400, 'Sec-WebSocket-Protocol must be a list of tokens');
+  const extensionHeader = headerString(headers, 'sec-websocket-extensions');
+  const extensions = extensionHeader === undefined ? [] : parseExtensions(extensionHeader);
+  if (extensions === null) return reject(400, 'the Sec-WebSocket-Extensions header is malformed');
+  return { ok: true, key: key.trim(), protocols, extensions };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function headerLines(headers: Record<string, string | number> | undefined): string {
+  let out = '';
+  if (headers) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (/[\r\n]/.test(`${name}${value}`)) throw new TypeError(`header ${name} contains a line break`);
+      out += `${name}: ${value}\r\n`;
+    }
+  }
+  return out;
+}
+
+/** The 101 response that completes a handshake. */
+export function buildAcceptResponse(
+  key: string,
+  options: { protocol?: string; extensions?: string; headers?: Record<string, string | number> } = {},
+): string {
+  let head =
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${computeAccept(key)}\r\n`;
+  if (options.protocol) head += `Sec-WebSocket-Protocol: ${options.protocol}\r\n`;
+  if (options.extensions) head += `Sec-WebSocket-Extensions: ${options.extensions}\r\n`;
+  return `${head}${headerLines(options.headers)}\r\n`;
+}
+
+/** A complete HTTP error response with a short plain-text body; the connection closes after it. */
+export function buildRejectResponse(
+  status: number,
+  body: string,
+  headers?: Record<string, string | number>,
+): string {
+  const text = `${body}\n`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+    'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(text)}\r\n${headerLines(headers)}\r\n${text}`
+  );
+}
+
+/** Headers a client sends (besides Host, which the HTTP layer writes). */
+export function buildRequestHeaders(
+  key: string,
+  options: { protocols?: string[]; extensions?: string; headers?: Record<string, string> } = {},
+): Record<string, string> {
+  const out: Record<string, string> = {
+    ...options.headers,
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Key': key,
+    'Sec-WebSocket-Version': WEBSOCKET_VERSION,
+  };
+  if (options.protocols && options.protocols.length > 0) {
+    out['Sec-WebSocket-Protocol'] = options.protocols.join(', ');
+  }
+  if (options.extensions) out['Sec-WebSocket-Extensions'] = options.extensions;
+  return out;
+}
+
+export type ResponseCheck =
+  | { ok: true; protocol: string; extensions: ExtensionOffer[] }
+  | { ok: false; reason: string };
+
+/** Check a server's 101 response (RFC 6455 section 4.1, the client's checks 1-6). */
+export function validateServerResponse(
+  headers: HeaderMap,
+  key: string,
+  offered: { protocols: string[]; extensionNames: string[] },
+): ResponseCheck {
+  if (!hasToken(headerString(headers, 'upgrade'), 'websocket')) {
+    return { ok: false, reason: 'the server did not answer with "Upgrade: websocket"' };
+  }
+  if (!hasToken(headerString(headers, 'connection'), 'upgrade')) {
+    return { ok: false, reason: 'the server did not answer with "Connection: Upgrade"' };
+  }
+  const accept = headerString(headers, 'sec-websocket-accept');
+  if (accept?.trim() !== computeAccept(key)) {
+    return { ok: false, reason: 'the server sent a wrong Sec-WebSocket-Accept' };
+  }
+  const protocol = headerString(headers, 'sec-websocket-protocol')?.trim() ?? '';
+  if (protocol !== '' && !offered.protocols.includes(protocol)) {
+    return { ok: false, reason: `the server chose subprotocol "${protocol}", which was not offered` };
+  }
+  const extensionHeader = headerString(headers, 'sec-websocket-extensions');
+  const extensions = extensionHeader === undefined ? [] : parseExtensions(extensionHeader);
+  if (extensions === null) return { ok: false, reason: 'the server sent a malformed Sec-WebSocket-Extensions' };
+  for (const e of extensions) {
+    if (!offered.extensionNames.includes(e.name)) {
+      return { ok: false, reason: `the server accepted extension "${e.name}", which was not offered` };
+    }
+  }
+  return { ok: true, protocol, extensions };
+}
