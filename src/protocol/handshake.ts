@@ -32,7 +32,7 @@ export function generateKey(randomFill: RandomFill = defaultRandomFill): string 
 const KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
 
 export interface ClientRequest {
-  method: string;
+  method?: string | undefined;
   httpVersion: string;
   headers: HeaderMap;
 }
@@ -48,7 +48,7 @@ function reject(status: number, reason: string, headers?: Record<string, string>
 /** Check a client's opening handshake (RFC 6455 section 4.2.1). */
 export function validateClientRequest(request: ClientRequest): RequestCheck {
   const { headers } = request;
-  if (request.method !== 'GET') return reject(400, `the method must be GET, not ${request.method}`);
+  if (request.method !== 'GET') return reject(400, `the method must be GET, not ${request.method ?? "none"}`);
   const [major, minor] = request.httpVersion.split('.').map(Number);
   if (!(major! > 1 || (major === 1 && minor! >= 1))) {
     return reject(400, `HTTP/1.1 or later is required, not HTTP/${request.httpVersion}`);

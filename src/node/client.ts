@@ -1,0 +1,200 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
+import { HandshakeError } from '../protocol/errors.js';
+import { buildRequestHeaders, generateKey, validateServerResponse } from '../protocol/handshake.js';
+import { isToken } from '../protocol/headers.js';
+import { checkBoolean, checkInteger, checkKnownKeys, checkString, MAX_BUFFER } from './options.js';
+import { kAttach, kFailHandshake, type WebSocket } from './websocket.js';
+
+/** The client's opening handshake over node:http / node:https. */
+
+export interface ClientOptions {
+  /** Extra request headers (e.g. Authorization, Origin, Cookie). */
+  headers?: Record<string, string>;
+  /** Milliseconds for the TCP/TLS connect and the handshake together (default 30000). */
+  handshakeTimeout?: number;
+  /** Largest message accepted, in bytes (default 64 MiB). */
+  maxMessageSize?: number;
+  /** Largest frame accepted, in bytes (default: maxMessageSize). */
+  maxFrameSize?: number;
+  /** Milliseconds to wait for the closing handshake before dropping TCP (default 30000). */
+  closeTimeout?: number;
+  /** Answer pings automatically (default true). */
+  autoPong?: boolean;
+  /** TLS: trusted CA certificates (PEM), replacing the default roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** TLS: client certificate and key (PEM), for servers that ask for one. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** TLS: verify the server's certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** TLS: SNI server name (default: the URL's host name, unless it is an IP address). */
+  servername?: string;
+}
+
+const CLIENT_OPTIONS = [
+  'headers',
+  'handshakeTimeout',
+  'maxMessageSize',
+  'maxFrameSize',
+  'closeTimeout',
+  'autoPong',
+  'ca',
+  'cert',
+  'key',
+  'rejectUnauthorized',
+  'servername',
+] as const;
+
+const WHAT = 'WebSocket client';
+/** How much of a non-101 answer's body is kept for the error. */
+const MAX_ERROR_BODY = 4096;
+
+export function parseWebSocketUrl(address: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new SyntaxError(`invalid WebSocket URL ${JSON.stringify(String(address))}`);
+  }
+  // http(s) are accepted as the WHATWG API does, and mapped to ws(s).
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new SyntaxError(`WebSocket URL must start with ws:// or wss://; got ${JSON.stringify(url.href)}`);
+  }
+  url.hash = '';
+  return url;
+}
+
+/**
+ * Validate options, send the upgrade request and wire up the outcome. Returns a
+ * function that aborts the handshake. Synchronous errors are only for bad
+ * arguments; network and handshake failures arrive through kFailHandshake.
+ */
+export function startClientHandshake(
+  ws: WebSocket,
+  address: string | URL,
+  protocols: string | string[] | undefined,
+  options: ClientOptions,
+): (reason: string) => void {
+  checkKnownKeys(WHAT, options, CLIENT_OPTIONS);
+  const handshakeTimeout = checkInteger(WHAT, 'handshakeTimeout', options.handshakeTimeout, 1, 2 ** 31 - 1, 'ms');
+  const maxMessageSize = checkInteger(WHAT, 'maxMessageSize', options.maxMessageSize, 1, MAX_BUFFER, 'bytes');
+  const maxFrameSize = checkInteger(WHAT, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
+  const closeTimeout = checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms');
+  const autoPong = checkBoolean(WHAT, 'autoPong', options.autoPong);
+  checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
+  checkString(WHAT, 'servername', options.servername);
+
+  const url = parseWebSocketUrl(address);
+  const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];
+  for (const p of offered) {
+    if (typeof p !== 'string' || !isToken(p)) {
+      throw new SyntaxError(`subprotocol ${JSON.stringify(p)} is not a valid token`);
+    }
+  }
+  if (new Set(offered).size !== offered.length) throw new SyntaxError('subprotocols must not repeat');
+
+  ws.url = url.href;
+  const secure = url.protocol === 'wss:';
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const key = generateKey();
+  const settings = {
+    maxMessageSize: maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    closeTimeout: closeTimeout ?? 30_000,
+    autoPong: autoPong ?? true,
+  };
+
+  const requestOptions: https.RequestOptions = {
+    hostname,
+    port,
+    path: `${url.pathname}${url.search}`,
+    method: 'GET',
+    headers: buildRequestHeaders(key, { protocols: offered, headers: options.headers }),
+    // Our own connect function: a fresh socket, never a pooled keep-alive one.
+    createConnection: secure
+      ? () =>
+          tls.connect({
+            host: hostname,
+            port,
+            servername: options.servername ?? (net.isIP(hostname) ? undefined : hostname),
+            ca: options.ca,
+            cert: options.cert,
+            key: options.key,
+            rejectUnauthorized: options.rejectUnauthorized ?? true,
+            ALPNProtocols: ['http/1.1'],
+          })
+      : () => net.connect({ host: hostname, port }),
+  };
+
+  let settled = false;
+  const request: ClientRequest = (secure ? https : http).request(requestOptions);
+  const fail = (error: Error) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    request.destroy();
+    ws[kFailHandshake](error);
+  };
+  const timer = setTimeout(
+    () => fail(new HandshakeError(`opening handshake timed out after ${handshakeTimeout ?? 30_000} ms`)),
+    handshakeTimeout ?? 30_000,
+  );
+
+  request.on('error', (error) => fail(error));
+  request.on('response', (response: IncomingMessage) => {
+    // Anything but 101: keep the start of the body so the caller can see why.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      if (size < MAX_ERROR_BODY) chunks.push(chunk.subarray(0, MAX_ERROR_BODY - size));
+      size += chunk.length;
+    });
+    const done = () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const status = response.statusCode ?? 0;
+      const firstLine = body.split('\n')[0]!.trim();
+      fail(
+        new HandshakeError(
+          `server answered ${status} ${response.statusMessage ?? ''} instead of 101${firstLine ? `: ${firstLine}` : ''}`.replace(
+            /\s+/g,
+            ' ',
+          ),
+          status,
+          response.headers,
+          body,
+        ),
+      );
+    };
+    response.on('end', done);
+    response.on('error', done);
+  });
+  request.on('upgrade', (response: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (settled) {
+      socket.destroy();
+      return;
+    }
+    const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames: [] });
+    if (!check.ok) {
+      socket.destroy();
+      fail(new HandshakeError(check.reason, response.statusCode, response.headers));
+      return;
+    }
+    settled = true;
+    clearTimeout(timer);
+    ws.protocol = check.protocol;
+    ws[kAttach](socket, head, 'client', settings);
+    ws.emit('open');
+  });
+  request.end();
+
+  return (reason: string) => fail(new HandshakeError(reason));
+}

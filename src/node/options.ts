@@ -1,0 +1,65 @@
+/**
+ * Option checking shared by the server and the client. Every error names the
+ * option, what was given and what is allowed, so a typo fails at construction
+ * instead of being silently ignored.
+ */
+
+export function checkKnownKeys(what: string, options: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(`${what}: unknown option "${key}"; allowed options are: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+export function checkInteger(
+  what: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  unit = '',
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `${what}: option "${name}" must be an integer from ${min} to ${max}${unit ? ` ${unit}` : ''}; got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+export function checkBoolean(what: string, name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${what}: option "${name}" must be true or false; got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkString(what: string, name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what}: option "${name}" must be a string; got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkFunction<T>(what: string, name: string, value: unknown): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new TypeError(`${what}: option "${name}" must be a function; got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/** Largest buffer Node can allocate; a message limit above it could never be honoured. */
+export const MAX_BUFFER = 2 ** 32;

@@ -1,0 +1,244 @@
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
+import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
+import { checkBoolean, checkFunction, checkInteger, checkKnownKeys, checkString, MAX_BUFFER } from './options.js';
+import { addRoute, pathOf, rejectSocket, removeRoute, type UpgradeRoute } from './upgrade-router.js';
+import { type ConnectionSettings, kAttach, kCloseUnchecked, WebSocket } from './websocket.js';
+
+/**
+ * Accepts WebSocket connections: standalone on a port (ws:// or, with `tls`,
+ * wss://), attached to an existing http/https server (several servers with
+ * different paths may share one), or fed by the application through
+ * handleUpgrade() (Express, Fastify, Koa, ...).
+ */
+
+export type ProtocolSelector = (offered: string[], request: http.IncomingMessage) => string | false | undefined;
+
+export interface ServerOptions {
+  /** Listen on this port (0 picks a free one). */
+  port?: number;
+  host?: string;
+  /** Serve wss://: options for https.createServer (cert, key, ca, ...). Standalone only. */
+  tls?: https.ServerOptions;
+  /** Attach to an existing http or https server instead of listening. */
+  server?: http.Server | https.Server;
+  /** Neither listen nor attach: the application calls handleUpgrade(). */
+  noServer?: boolean;
+  /** Serve only this exact path (query strings ignored); others get 404. Default: every path. */
+  path?: string;
+  /** Subprotocols this server speaks, in preference order of the client's offer. */
+  protocols?: string[];
+  /** Custom subprotocol choice; return the one to use, or false/undefined for none. */
+  handleProtocols?: ProtocolSelector;
+  /** Largest message accepted, in bytes (default 64 MiB). */
+  maxMessageSize?: number;
+  /** Largest frame accepted, in bytes (default: maxMessageSize). */
+  maxFrameSize?: number;
+  /** Milliseconds to wait for the closing handshake before dropping TCP (default 30000). */
+  closeTimeout?: number;
+  /** Answer pings automatically (default true). */
+  autoPong?: boolean;
+}
+
+const SERVER_OPTIONS = [
+  'port',
+  'host',
+  'tls',
+  'server',
+  'noServer',
+  'path',
+  'protocols',
+  'handleProtocols',
+  'maxMessageSize',
+  'maxFrameSize',
+  'closeTimeout',
+  'autoPong',
+] as const;
+
+const WHAT = 'WebSocketServer';
+
+export class WebSocketServer extends EventEmitter {
+  /** Open connections. */
+  readonly clients = new Set<WebSocket>();
+  readonly path: string | undefined;
+  private readonly settings: ConnectionSettings;
+  private readonly protocols: string[] | undefined;
+  private readonly selectProtocol: ProtocolSelector | undefined;
+  private readonly httpServer: http.Server | https.Server | undefined;
+  private readonly ownsHttpServer: boolean;
+  private readonly route: UpgradeRoute | undefined;
+  private closing = false;
+
+  constructor(options: ServerOptions, onListening?: () => void) {
+    super();
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`${WHAT}: options must be an object with port, server or noServer`);
+    }
+    checkKnownKeys(WHAT, options, SERVER_OPTIONS);
+    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
+    if (modes.filter(Boolean).length !== 1) {
+      throw new TypeError(`${WHAT}: give exactly one of "port", "server" or "noServer: true"`);
+    }
+    checkInteger(WHAT, 'port', options.port, 0, 65535);
+    checkString(WHAT, 'host', options.host);
+    checkBoolean(WHAT, 'noServer', options.noServer);
+    const path = checkString(WHAT, 'path', options.path);
+    if (path !== undefined && !path.startsWith('/')) {
+      throw new TypeError(`${WHAT}: option "path" must start with "/"; got ${JSON.stringify(path)}`);
+    }
+    if (options.tls !== undefined && options.port === undefined) {
+      throw new TypeError(`${WHAT}: option "tls" is for standalone servers (with "port"); attach to an https server instead`);
+    }
+    if (options.protocols !== undefined && !(Array.isArray(options.protocols) && options.protocols.every((p) => typeof p === 'string'))) {
+      throw new TypeError(`${WHAT}: option "protocols" must be an array of strings`);
+    }
+    const maxMessageSize = checkInteger(WHAT, 'maxMessageSize', options.maxMessageSize, 1, MAX_BUFFER, 'bytes');
+    const maxFrameSize = checkInteger(WHAT, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
+    this.settings = {
+      maxMessageSize: maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      closeTimeout: checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
+      autoPong: checkBoolean(WHAT, 'autoPong', options.autoPong) ?? true,
+    };
+    this.path = path;
+    this.protocols = options.protocols;
+    this.selectProtocol = checkFunction<ProtocolSelector>(WHAT, 'handleProtocols', options.handleProtocols);
+
+    if (options.noServer) {
+      this.ownsHttpServer = false;
+      return;
+    }
+    this.ownsHttpServer = options.port !== undefined;
+    const server = options.server ?? (options.tls ? https.createServer(options.tls) : http.createServer());
+    this.httpServer = server;
+    this.route = { path, handle: (req, socket, head) => this.handleUpgrade(req, socket, head) };
+    addRoute(server, this.route);
+    if (this.ownsHttpServer) {
+      server.on('request', (req, res) => this.answerPlainRequest(req, res));
+      server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+        const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        rejectSocket(socket, status, status === 431 ? 'request headers too large' : 'malformed HTTP request');
+      });
+      server.on('error', (error) => this.emit('error', error));
+      server.on('listening', () => this.emit('listening'));
+      if (onListening) this.once('listening', onListening);
+      server.listen(options.port, options.host);
+    }
+  }
+
+  /** The listening address (standalone or attached), as net.Server.address() gives it. */
+  address(): AddressInfo | string | null {
+    if (!this.httpServer) throw new Error(`${WHAT}: a noServer server has no address`);
+    return this.httpServer.address();
+  }
+
+  /** Resolves once listening (standalone servers); attached servers resolve at once. */
+  listening(): Promise<void> {
+    if (!this.httpServer || this.httpServer.listening) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.httpServer!.once('listening', resolve);
+      this.httpServer!.once('error', reject);
+    });
+  }
+
+  /**
+   * Complete (or refuse) a WebSocket handshake for a request the application
+   * received in its 'upgrade' handler. Emits 'connection' and calls the callback
+   * with the new WebSocket on success; a refused request gets its HTTP error.
+   */
+  handleUpgrade(
+    request: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback?: (ws: WebSocket, request: http.IncomingMessage) => void,
+  ): void {
+    // Errors on a half-made connection must not reach the process.
+    const onEarlyError = () => socket.destroy();
+    socket.on('error', onEarlyError);
+    if (this.closing) return rejectSocket(socket, 503, 'server is shutting down');
+    if (this.path !== undefined && pathOf(request) !== this.path) {
+      return rejectSocket(socket, 404, `no WebSocket endpoint at ${pathOf(request)}`);
+    }
+    const check = validateClientRequest(request);
+    if (!check.ok) return rejectSocket(socket, check.status, check.reason, check.headers);
+    let protocol: string | undefined;
+    if (check.protocols.length > 0) {
+      if (this.selectProtocol) {
+        const chosen = this.selectProtocol(check.protocols, request);
+        if (chosen) {
+          if (!check.protocols.includes(chosen)) {
+            return rejectSocket(socket, 500, 'server selected a subprotocol the client did not offer');
+          }
+          protocol = chosen;
+        }
+      } else if (this.protocols) {
+        protocol = check.protocols.find((p) => this.protocols!.includes(p));
+      }
+    }
+    if (!socket.writable || !socket.readable) {
+      socket.destroy();
+      return;
+    }
+    socket.write(buildAcceptResponse(check.key, { protocol }));
+    socket.off('error', onEarlyError);
+    const ws = new WebSocket(null);
+    ws.protocol = protocol ?? '';
+    ws.url = request.url ?? '/';
+    ws[kAttach](socket, head, 'server', this.settings);
+    this.clients.add(ws);
+    ws.once('close', () => this.clients.delete(ws));
+    callback?.(ws, request);
+    this.emit('connection', ws, request);
+  }
+
+  /**
+   * Stop accepting, close every connection with 1001 (Going Away) and resolve
+   * when all sockets are gone. Connections that do not finish the closing
+   * handshake are dropped after their close timeout.
+   */
+  close(callback?: (error?: Error) => void): Promise<void> {
+    this.closing = true;
+    if (this.route && this.httpServer) removeRoute(this.httpServer, this.route);
+    const waits: Promise<unknown>[] = [];
+    for (const ws of this.clients) {
+      waits.push(new Promise((resolve) => ws.once('close', resolve)));
+      ws[kCloseUnchecked](CloseCode.GoingAway, 'server shutting down');
+    }
+    if (this.ownsHttpServer && this.httpServer) {
+      const server = this.httpServer;
+      waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
+      server.closeIdleConnections?.();
+    }
+    const done = Promise.all(waits).then(() => {
+      this.emit('close');
+    });
+    if (callback) done.then(() => callback(), callback);
+    return done;
+  }
+
+  private answerPlainRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const path = pathOf(request);
+    let status = 426;
+    let body = 'this endpoint speaks WebSocket: send a GET with "Upgrade: websocket"';
+    if (this.path !== undefined && path !== this.path) {
+      status = 404;
+      body = `no WebSocket endpoint at ${path}`;
+    } else if (request.headers.upgrade !== undefined) {
+      // Node routes requests without "Connection: upgrade" here; say what is wrong.
+      const check = validateClientRequest(request);
+      status = check.ok ? 400 : check.status;
+      body = check.ok ? 'the Connection header must include "Upgrade"' : check.reason;
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' };
+    if (status === 426) {
+      headers.Upgrade = 'websocket';
+      headers['Sec-WebSocket-Version'] = '13';
+    }
+    response.writeHead(status, headers);
+    response.end(`${body}\n`);
+  }
+}

@@ -1,0 +1,324 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { assertCloseReason, assertUserCloseCode } from '../protocol/close.js';
+import { CloseCode } from '../protocol/constants.js';
+import { Connection, type ConnectionHandler, type Role } from '../protocol/connection.js';
+import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
+import { type ClientOptions, startClientHandshake } from './client.js';
+
+/**
+ * A WebSocket connection over a Node stream, for both ends: the client creates
+ * it from a URL; the server hands out ones built around upgraded sockets. The
+ * protocol lives in the sans-I/O Connection; this class moves bytes, keeps time
+ * (the close timeout) and turns protocol callbacks into events.
+ *
+ * Events: 'open', 'message' (data: string | Buffer, isBinary), 'ping', 'pong',
+ * 'close' (code, reason), 'error'. 'error' is emitted only when someone listens,
+ * so a misbehaving peer can never crash a process that forgot the listener; the
+ * error is also kept in `lastError` and its message becomes the close reason.
+ */
+
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+export type WriteCallback = (error?: Error | null) => void;
+
+export interface SendOptions {
+  /** Send as binary (default: true for buffers, false for strings). */
+  binary?: boolean;
+  /** False to send a fragment of a message; the message ends with the next fin: true. */
+  fin?: boolean;
+}
+
+export interface ConnectionSettings {
+  maxMessageSize: number;
+  maxFrameSize: number;
+  closeTimeout: number;
+  autoPong: boolean;
+}
+
+/** Internal hooks, kept off the public surface. */
+export const kAttach = Symbol('attach');
+export const kFailHandshake = Symbol('failHandshake');
+export const kCloseUnchecked = Symbol('closeUnchecked');
+
+const EMPTY = Buffer.alloc(0);
+
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  readyState: 0 | 1 | 2 | 3 = 0;
+  /** The subprotocol the server selected ('' for none). */
+  protocol = '';
+  /** The extensions in use, as negotiated in Sec-WebSocket-Extensions ('' for none). */
+  extensions = '';
+  /** The URL this client connected to; for server-side sockets, the request path. */
+  url = '';
+  /** Set when the connection has closed: the code and reason reported by 'close'. */
+  closeCode: number | undefined;
+  closeReason = '';
+  /** True when both Close frames were exchanged before TCP closed. */
+  wasClean = false;
+  /** The last error seen (handshake, protocol or socket), whether or not 'error' had listeners. */
+  lastError: Error | undefined;
+
+  private socket: Duplex | null = null;
+  private connection: Connection | null = null;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private collected: Buffer[] | null = null;
+  private settings: ConnectionSettings | undefined;
+  /** Cancels a client handshake in progress. */
+  private abortHandshake: ((reason: string) => void) | undefined;
+
+  /**
+   * Connect to a ws:// or wss:// URL. (Server-side sockets are created by
+   * WebSocketServer; pass null only from there.)
+   */
+  constructor(address: string | URL | null, protocols?: string | string[], options?: ClientOptions) {
+    super();
+    if (address !== null) {
+      this.abortHandshake = startClientHandshake(this, address, protocols, options ?? {});
+    }
+  }
+
+  /** Connect and resolve once open; rejects with the cause when the connection cannot be made. */
+  static connect(address: string | URL, options: ClientOptions & { protocols?: string | string[] } = {}) {
+    const { protocols, ...rest } = options;
+    const ws = new WebSocket(address, protocols, rest);
+    return new Promise<WebSocket>((resolve, reject) => {
+      const onClose = () => reject(ws.lastError ?? new Error(`connection closed: ${ws.closeReason}`));
+      ws.once('close', onClose);
+      ws.once('open', () => {
+        ws.off('close', onClose);
+        resolve(ws);
+      });
+    });
+  }
+
+  /** Bytes queued for sending but not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  get remoteAddress(): string | undefined {
+    return (this.socket as Socket | null)?.remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return (this.socket as Socket | null)?.remotePort;
+  }
+
+  /**
+   * Send a message. Returns false when the socket's buffer is full and the caller
+   * should wait for the socket to drain. Throws InvalidStateError unless OPEN:
+   * data is never dropped without the caller knowing.
+   */
+  send(data: SendData, options?: SendOptions | WriteCallback, callback?: WriteCallback): boolean {
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    this.assertOpen('send');
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => {
+      if (binary) connection.sendBinary(toBuffer(data), fin);
+      else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
+    });
+  }
+
+  /** Send a ping (payload at most 125 bytes). */
+  ping(data: SendData = EMPTY, callback?: WriteCallback): boolean {
+    this.assertOpen('ping');
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => connection.ping(toBuffer(data)));
+  }
+
+  /** Send an unsolicited pong (payload at most 125 bytes); pings are answered automatically. */
+  pong(data: SendData = EMPTY, callback?: WriteCallback): boolean {
+    this.assertOpen('pong');
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => connection.pong(toBuffer(data)));
+  }
+
+  /**
+   * Start the closing handshake. Applications may send 1000 or 3000-4999 and a
+   * reason of at most 123 UTF-8 bytes. Closing while connecting aborts the handshake.
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined) assertUserCloseCode(code);
+    if (reason !== undefined) assertCloseReason(reason);
+    this[kCloseUnchecked](code ?? CloseCode.Normal, reason ?? '');
+  }
+
+  /** Drop the connection at once, without a closing handshake (reported as 1006). */
+  terminate(): void {
+    if (this.readyState === WebSocket.CONNECTING) {
+      this.abortHandshake?.('terminated before the connection was established');
+    } else if (this.socket && this.readyState !== WebSocket.CLOSED) {
+      this.readyState = WebSocket.CLOSING;
+      this.socket.destroy();
+    }
+  }
+
+  /** Close with any code valid on the wire (for the library itself: 1001 on shutdown, ...). */
+  [kCloseUnchecked](code: number, reason: string): void {
+    if (this.readyState === WebSocket.CONNECTING) {
+      this.abortHandshake?.('closed before the connection was established');
+      return;
+    }
+    const connection = this.connection;
+    if (!connection || connection.closeSent || connection.state === 'closed') return;
+    this.readyState = WebSocket.CLOSING;
+    connection.close(code, reason);
+    this.armCloseTimer();
+  }
+
+  /** Take over an upgraded socket; `head` holds bytes that arrived with the handshake. */
+  [kAttach](socket: Duplex, head: Buffer, role: Role, settings: ConnectionSettings): void {
+    this.socket = socket;
+    this.settings = settings;
+    this.abortHandshake = undefined;
+    this.connection = new Connection(this.protocolHandler(role), {
+      role,
+      maxMessageSize: settings.maxMessageSize,
+      maxFrameSize: settings.maxFrameSize,
+      autoPong: settings.autoPong,
+    });
+    (socket as Socket).setNoDelay?.(true);
+    (socket as Socket).setTimeout?.(0);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      // The peer finished sending. Finish ours too; a missing Close frame is reported as 1006.
+      if (!socket.writableEnded) socket.end();
+    });
+    socket.on('error', (error: Error) => {
+      if (!this.lastError) this.reportError(error);
+      socket.destroy();
+    });
+    socket.on('close', () => this.onSocketClose());
+    // Re-queue the early bytes so they are parsed after 'open'/'connection' listeners are attached.
+    if (head.length > 0) socket.unshift(head);
+    this.readyState = WebSocket.OPEN;
+  }
+
+  /** The client handshake failed: report it and close (1006). */
+  [kFailHandshake](error: Error): void {
+    if (this.readyState === WebSocket.CLOSED) return;
+    this.readyState = WebSocket.CLOSED;
+    this.abortHandshake = undefined;
+    this.reportError(error);
+    this.closeCode = CloseCode.Abnormal;
+    this.closeReason = error.message;
+    this.emit('close', this.closeCode, this.closeReason);
+  }
+
+  private protocolHandler(role: Role): ConnectionHandler {
+    return {
+      write: (data) => {
+        if (this.collected) this.collected.push(data);
+        else this.socket!.write(data);
+      },
+      onText: (text) => this.emit('message', text, false),
+      onBinary: (data) => this.emit('message', data, true),
+      onPing: (payload) => this.emit('ping', payload),
+      onPong: (payload) => this.emit('pong', payload),
+      onCloseFrame: () => {
+        this.readyState = WebSocket.CLOSING;
+        // The client waits for the server to close TCP first, but not forever.
+        if (role === 'client') this.armCloseTimer();
+      },
+      onProtocolError: (error: ProtocolError) => {
+        this.readyState = WebSocket.CLOSING;
+        this.reportError(error);
+      },
+      closeTransport: () => {
+        this.socket!.end();
+        this.armCloseTimer();
+      },
+    };
+  }
+
+  private onData(chunk: Buffer): void {
+    const socket = this.socket!;
+    // Everything written while one chunk is processed (pongs, echoes) leaves in one writev.
+    (socket as Socket).cork?.();
+    try {
+      this.connection!.receive(chunk);
+    } finally {
+      (socket as Socket).uncork?.();
+    }
+  }
+
+  private onSocketClose(): void {
+    clearTimeout(this.closeTimer);
+    const connection = this.connection!;
+    this.readyState = WebSocket.CLOSED;
+    this.wasClean = connection.closeSent && connection.closeReceived;
+    if (connection.closeReceived) {
+      this.closeCode = connection.peerCloseCode;
+      this.closeReason = connection.peerCloseReason;
+    } else if (connection.failure) {
+      this.closeCode = connection.failure.closeCode;
+      this.closeReason = connection.failure.message;
+    } else {
+      this.closeCode = CloseCode.Abnormal;
+      this.closeReason = this.lastError ? this.lastError.message : 'connection closed without a Close frame';
+    }
+    this.emit('close', this.closeCode, this.closeReason);
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer || !this.socket) return;
+    const socket = this.socket;
+    this.closeTimer = setTimeout(() => socket.destroy(), this.settings!.closeTimeout);
+    this.closeTimer.unref();
+  }
+
+  private assertOpen(what: string): void {
+    if (this.readyState !== WebSocket.OPEN) {
+      const state = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'][this.readyState];
+      throw new InvalidStateError(`cannot ${what}: the WebSocket is ${state}`);
+    }
+  }
+
+  /** Run a send, then write its frames with the callback on the last one. */
+  private writeFrames(callback: WriteCallback | undefined, send: () => void): boolean {
+    this.collected = [];
+    let frames: Buffer[];
+    try {
+      send();
+    } finally {
+      frames = this.collected;
+      this.collected = null;
+    }
+    const socket = this.socket!;
+    let ok = true;
+    for (let i = 0; i < frames.length; i++) {
+      ok = i === frames.length - 1 && callback ? socket.write(frames[i], callback) : socket.write(frames[i]);
+    }
+    return ok;
+  }
+
+  private reportError(error: Error): void {
+    this.lastError = error;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+function toBuffer(data: SendData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(
+    `expected a string, Buffer, ArrayBuffer or typed array; got ${data === null ? 'null' : typeof data}`,
+  );
+}
