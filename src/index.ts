@@ -5,8 +5,9 @@
  *
  * The sans-I/O protocol core is available separately as 'socketeer/protocol'.
  */
-export { CloseCode } from './protocol/constants.js';
-export { HandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';
+
 export type { ClientOptions } from './node/client.js';
 export { type ProtocolSelector, type ServerOptions, WebSocketServer } from './node/server.js';
 export { type SendData, type SendOptions, WebSocket, type WriteCallback } from './node/websocket.js';
+export { CloseCode } from './protocol/constants.js';
+export { HandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';

@@ -84,7 +84,14 @@ export function startClientHandshake(
   options: ClientOptions,
 ): (reason: string) => void {
   checkKnownKeys(WHAT, options, CLIENT_OPTIONS);
-  const handshakeTimeout = checkInteger(WHAT, 'handshakeTimeout', options.handshakeTimeout, 1, 2 ** 31 - 1, 'ms');
+  const handshakeTimeout = checkInteger(
+    WHAT,
+    'handshakeTimeout',
+    options.handshakeTimeout,
+    1,
+    2 ** 31 - 1,
+    'ms',
+  );
   const maxMessageSize = checkInteger(WHAT, 'maxMessageSize', options.maxMessageSize, 1, MAX_BUFFER, 'bytes');
   const maxFrameSize = checkInteger(WHAT, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
   const closeTimeout = checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms');

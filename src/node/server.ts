@@ -5,7 +5,14 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
 import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
-import { checkBoolean, checkFunction, checkInteger, checkKnownKeys, checkString, MAX_BUFFER } from './options.js';
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkKnownKeys,
+  checkString,
+  MAX_BUFFER,
+} from './options.js';
 import { addRoute, pathOf, rejectSocket, removeRoute, type UpgradeRoute } from './upgrade-router.js';
 import { type ConnectionSettings, kAttach, kCloseUnchecked, WebSocket } from './websocket.js';
 
@@ -16,7 +23,10 @@ import { type ConnectionSettings, kAttach, kCloseUnchecked, WebSocket } from './
  * handleUpgrade() (Express, Fastify, Koa, ...).
  */
 
-export type ProtocolSelector = (offered: string[], request: http.IncomingMessage) => string | false | undefined;
+export type ProtocolSelector = (
+  offered: string[],
+  request: http.IncomingMessage,
+) => string | false | undefined;
 
 export interface ServerOptions {
   /** Listen on this port (0 picks a free one). */
@@ -61,6 +71,31 @@ const SERVER_OPTIONS = [
 
 const WHAT = 'WebSocketServer';
 
+export interface WebSocketServerEventMap {
+  connection: [ws: WebSocket, request: http.IncomingMessage];
+  listening: [];
+  error: [error: Error];
+  close: [];
+}
+
+// Typed listeners for the events above (declaration merging with the class).
+export interface WebSocketServer {
+  on<K extends keyof WebSocketServerEventMap>(
+    event: K,
+    listener: (...args: WebSocketServerEventMap[K]) => void,
+  ): this;
+  once<K extends keyof WebSocketServerEventMap>(
+    event: K,
+    listener: (...args: WebSocketServerEventMap[K]) => void,
+  ): this;
+  off<K extends keyof WebSocketServerEventMap>(
+    event: K,
+    listener: (...args: WebSocketServerEventMap[K]) => void,
+  ): this;
+  emit<K extends keyof WebSocketServerEventMap>(event: K, ...args: WebSocketServerEventMap[K]): boolean;
+}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
 export class WebSocketServer extends EventEmitter {
   /** Open connections. */
   readonly clients = new Set<WebSocket>();
@@ -91,12 +126,24 @@ export class WebSocketServer extends EventEmitter {
       throw new TypeError(`${WHAT}: option "path" must start with "/"; got ${JSON.stringify(path)}`);
     }
     if (options.tls !== undefined && options.port === undefined) {
-      throw new TypeError(`${WHAT}: option "tls" is for standalone servers (with "port"); attach to an https server instead`);
+      throw new TypeError(
+        `${WHAT}: option "tls" is for standalone servers (with "port"); attach to an https server instead`,
+      );
     }
-    if (options.protocols !== undefined && !(Array.isArray(options.protocols) && options.protocols.every((p) => typeof p === 'string'))) {
+    if (
+      options.protocols !== undefined &&
+      !(Array.isArray(options.protocols) && options.protocols.every((p) => typeof p === 'string'))
+    ) {
       throw new TypeError(`${WHAT}: option "protocols" must be an array of strings`);
     }
-    const maxMessageSize = checkInteger(WHAT, 'maxMessageSize', options.maxMessageSize, 1, MAX_BUFFER, 'bytes');
+    const maxMessageSize = checkInteger(
+      WHAT,
+      'maxMessageSize',
+      options.maxMessageSize,
+      1,
+      MAX_BUFFER,
+      'bytes',
+    );
     const maxFrameSize = checkInteger(WHAT, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
     this.settings = {
       maxMessageSize: maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
@@ -233,7 +280,10 @@ export class WebSocketServer extends EventEmitter {
       status = check.ok ? 400 : check.status;
       body = check.ok ? 'the Connection header must include "Upgrade"' : check.reason;
     }
-    const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' };
+    const headers: Record<string, string> = {
+      'Content-Type': 'text/plain; charset=utf-8',
+      Connection: 'close',
+    };
     if (status === 426) {
       headers.Upgrade = 'websocket';
       headers['Sec-WebSocket-Version'] = '13';

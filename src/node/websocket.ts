@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { assertCloseReason, assertUserCloseCode } from '../protocol/close.js';
-import { CloseCode } from '../protocol/constants.js';
 import { Connection, type ConnectionHandler, type Role } from '../protocol/connection.js';
+import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
 import { type ClientOptions, startClientHandshake } from './client.js';
 
@@ -43,6 +43,24 @@ export const kCloseUnchecked = Symbol('closeUnchecked');
 
 const EMPTY = Buffer.alloc(0);
 
+export interface WebSocketEventMap {
+  open: [];
+  message: [data: string | Buffer, isBinary: boolean];
+  ping: [payload: Buffer];
+  pong: [payload: Buffer];
+  close: [code: number, reason: string];
+  error: [error: Error];
+}
+
+// Typed listeners for the events above (declaration merging with the class).
+export interface WebSocket {
+  on<K extends keyof WebSocketEventMap>(event: K, listener: (...args: WebSocketEventMap[K]) => void): this;
+  once<K extends keyof WebSocketEventMap>(event: K, listener: (...args: WebSocketEventMap[K]) => void): this;
+  off<K extends keyof WebSocketEventMap>(event: K, listener: (...args: WebSocketEventMap[K]) => void): this;
+  emit<K extends keyof WebSocketEventMap>(event: K, ...args: WebSocketEventMap[K]): boolean;
+}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
 export class WebSocket extends EventEmitter {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
@@ -263,7 +281,7 @@ export class WebSocket extends EventEmitter {
     this.readyState = WebSocket.CLOSED;
     this.wasClean = connection.closeSent && connection.closeReceived;
     if (connection.closeReceived) {
-      this.closeCode = connection.peerCloseCode;
+      this.closeCode = connection.peerCloseCode ?? CloseCode.NoStatus;
       this.closeReason = connection.peerCloseReason;
     } else if (connection.failure) {
       this.closeCode = connection.failure.closeCode;

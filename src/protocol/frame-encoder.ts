@@ -22,12 +22,7 @@ export function headerSize(payloadLength: number, masked: boolean): number {
 }
 
 /** Write the header at target[0..]; returns the offset where the payload starts. */
-function writeHeader(
-  target: Buffer,
-  opcode: number,
-  payloadLength: number,
-  options: EncodeOptions,
-): number {
+function writeHeader(target: Buffer, opcode: number, payloadLength: number, options: EncodeOptions): number {
   target[0] = (options.fin ? 0x80 : 0) | (options.rsv1 ? 0x40 : 0) | opcode;
   const maskBit = options.maskKeys ? 0x80 : 0;
   let offset: number;
@@ -62,7 +57,10 @@ export function encodeFrame(opcode: number, payload: Uint8Array, options: Encode
   if (!options.maskKeys && length > COPY_THRESHOLD) {
     const header = Buffer.allocUnsafe(size);
     writeHeader(header, opcode, length, options);
-    return [header, Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, length)];
+    return [
+      header,
+      Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, length),
+    ];
   }
   const frame = Buffer.allocUnsafe(size + length);
   const start = writeHeader(frame, opcode, length, options);

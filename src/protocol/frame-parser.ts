@@ -34,7 +34,7 @@ export interface FrameParserOptions {
   maxFrameSize: number;
 }
 
-const enum State {
+enum State {
   Header,
   Payload,
   Stopped,
@@ -97,7 +97,11 @@ export class FrameParser {
     let at: number;
     let consumed: number;
     const available = chunk.length - offset;
-    if (this.headerFilled === 0 && available >= 2 && available >= FrameParser.headerLength(chunk[offset + 1]!)) {
+    if (
+      this.headerFilled === 0 &&
+      available >= 2 &&
+      available >= FrameParser.headerLength(chunk[offset + 1]!)
+    ) {
       // Common case: the whole header is in this chunk.
       source = chunk;
       at = offset;

@@ -48,7 +48,7 @@ function reject(status: number, reason: string, headers?: Record<string, string>
 /** Check a client's opening handshake (RFC 6455 section 4.2.1). */
 export function validateClientRequest(request: ClientRequest): RequestCheck {
   const { headers } = request;
-  if (request.method !== 'GET') return reject(400, `the method must be GET, not ${request.method ?? "none"}`);
+  if (request.method !== 'GET') return reject(400, `the method must be GET, not ${request.method ?? 'none'}`);
   const [major, minor] = request.httpVersion.split('.').map(Number);
   if (!(major! > 1 || (major === 1 && minor! >= 1))) {
     return reject(400, `HTTP/1.1 or later is required, not HTTP/${request.httpVersion}`);
@@ -177,7 +177,8 @@ export function validateServerResponse(
   }
   const extensionHeader = headerString(headers, 'sec-websocket-extensions');
   const extensions = extensionHeader === undefined ? [] : parseExtensions(extensionHeader);
-  if (extensions === null) return { ok: false, reason: 'the server sent a malformed Sec-WebSocket-Extensions' };
+  if (extensions === null)
+    return { ok: false, reason: 'the server sent a malformed Sec-WebSocket-Extensions' };
   for (const e of extensions) {
     if (!offered.extensionNames.includes(e.name)) {
       return { ok: false, reason: `the server accepted extension "${e.name}", which was not offered` };

@@ -6,7 +6,6 @@ export {
   isValidWireCloseCode,
   parseClosePayload,
 } from './close.js';
-export { CloseCode, DEFAULT_MAX_MESSAGE_SIZE, Opcode, WEBSOCKET_GUID } from './constants.js';
 export {
   Connection,
   type ConnectionHandler,
@@ -14,6 +13,7 @@ export {
   type ConnectionState,
   type Role,
 } from './connection.js';
+export { CloseCode, DEFAULT_MAX_MESSAGE_SIZE, Opcode, WEBSOCKET_GUID } from './constants.js';
 export { HandshakeError, InvalidStateError, ProtocolError } from './errors.js';
 export { encodeFrame, encodeTextFrame } from './frame-encoder.js';
 export { type FrameHeader, FrameParser, type FrameSink } from './frame-parser.js';

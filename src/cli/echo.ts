@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { WebSocketServer } from '../node/server.js';
+import { onShutdownSignal, parseCommand, parsePort, UsageError } from './args.js';
+
+export const echoHelp = `Usage: socketeer echo [--port N] [--host H] [--tls-cert FILE --tls-key FILE]
+
+An echo server: every message is sent back unchanged (text as text, binary as
+binary), on every path. For conformance suites and quick tests.
+
+Options:
+  --port N          port to listen on (default 9001)
+  --host H          address to bind (default: all interfaces)
+  --tls-cert FILE   serve wss:// with this PEM certificate (needs --tls-key)
+  --tls-key FILE    PEM private key for --tls-cert
+  --max-message N   largest message accepted, in bytes (default 67108864)
+  -h, --help        show this help
+`;
+
+export async function runEcho(args: string[]): Promise<void> {
+  const { values } = parseCommand('echo', args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'max-message': { type: 'string' },
+  });
+  const port = parsePort(values.port as string | undefined, 9001);
+  const certFile = values['tls-cert'] as string | undefined;
+  const keyFile = values['tls-key'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  let maxMessageSize: number | undefined;
+  if (values['max-message'] !== undefined) {
+    maxMessageSize = Number(values['max-message']);
+    if (!Number.isInteger(maxMessageSize) || maxMessageSize < 1) {
+      throw new UsageError(
+        `--max-message must be a positive number of bytes; got "${values['max-message']}"`,
+      );
+    }
+  }
+  const tls = certFile ? { cert: readFile(certFile), key: readFile(keyFile!) } : undefined;
+  const server = new WebSocketServer({ port, host: values.host as string | undefined, tls, maxMessageSize });
+  server.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => {
+      if (ws.readyState === ws.OPEN) ws.send(data, { binary: isBinary });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new UsageError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} is already in use; pick another with --port`
+            : error.message,
+        ),
+      ),
+    );
+  });
+  const address = server.address();
+  const where = typeof address === 'string' ? address : `${address?.address}:${address?.port}`;
+  process.stdout.write(`socketeer echo server listening on ${tls ? 'wss' : 'ws'}://${where}\n`);
+  onShutdownSignal(() => server.close());
+}
+
+function readFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+}

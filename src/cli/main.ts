@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './args.js';
+import { connectHelp, runConnect } from './connect.js';
+import { echoHelp, runEcho } from './echo.js';
+
+const mainHelp = `Usage: socketeer <command> [options]
+
+Commands:
+  echo      run an echo server (every message sent back unchanged)
+  connect   connect to a WebSocket server (stdin/stdout, or --echo)
+
+Options:
+  -h, --help      show help (also: socketeer <command> --help)
+  -v, --version   print the version
+`;
+
+const helps: Record<string, string> = { echo: echoHelp, connect: connectHelp };
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  return pkg.version as string;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(mainHelp);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (!(command in helps)) {
+    throw new UsageError(`unknown command "${command}"; commands are: ${Object.keys(helps).join(', ')}`);
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(helps[command]!);
+    return 0;
+  }
+  if (command === 'echo') {
+    await runEcho(rest);
+    return -1; // keeps running until a signal
+  }
+  return runConnect(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: Error) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`socketeer: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`socketeer: internal error: ${error.stack ?? error.message}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
