@@ -108,7 +108,8 @@ export function recordingConnection(options: Partial<ConnectionOptions> = {}) {
       onPing: (data) => events.push({ type: 'ping', data: Buffer.from(data) }),
       onPong: (data) => events.push({ type: 'pong', data: Buffer.from(data) }),
       onCloseFrame: (code, reason) => events.push({ type: 'close', code, reason }),
-      onProtocolError: (e: ProtocolError) => events.push({ type: 'error', code: e.closeCode, message: e.message }),
+      onProtocolError: (e: ProtocolError) =>
+        events.push({ type: 'error', code: e.closeCode, message: e.message }),
       closeTransport: () => events.push({ type: 'closeTransport' }),
     },
     { role: 'server', ...options },

@@ -83,7 +83,11 @@ describe('receiving messages', () => {
     const parts: Buffer[] = [];
     for (let i = 0; i < fragments; i++) {
       parts.push(
-        buildFrame({ opcode: i === 0 ? binary : cont, payload: Buffer.alloc(64, i & 0xff), fin: i === fragments - 1 }),
+        buildFrame({
+          opcode: i === 0 ? binary : cont,
+          payload: Buffer.alloc(64, i & 0xff),
+          fin: i === fragments - 1,
+        }),
       );
     }
     r.feed(Buffer.concat(parts), 65536);

@@ -24,7 +24,9 @@ interface FailCase {
   delivers?: number;
 }
 
-const invalidUtf8 = Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]);
+const invalidUtf8 = Buffer.from([
+  0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80,
+]);
 
 const failures: FailCase[] = [
   { name: 'unmasked frame from a client', frames: [{ opcode: text, payload: 'x', mask: false }], code: 1002 },
@@ -74,8 +76,16 @@ const failures: FailCase[] = [
   },
   { name: 'invalid UTF-8 text', frames: [{ opcode: text, payload: invalidUtf8 }], code: 1007 },
   { name: 'overlong encoding', frames: [{ opcode: text, payload: Buffer.from([0xc0, 0xaf]) }], code: 1007 },
-  { name: 'code point above U+10FFFF', frames: [{ opcode: text, payload: Buffer.from([0xf4, 0x90, 0x80, 0x80]) }], code: 1007 },
-  { name: 'text ending inside a code point', frames: [{ opcode: text, payload: Buffer.from([0x61, 0xe2, 0x82]) }], code: 1007 },
+  {
+    name: 'code point above U+10FFFF',
+    frames: [{ opcode: text, payload: Buffer.from([0xf4, 0x90, 0x80, 0x80]) }],
+    code: 1007,
+  },
+  {
+    name: 'text ending inside a code point',
+    frames: [{ opcode: text, payload: Buffer.from([0x61, 0xe2, 0x82]) }],
+    code: 1007,
+  },
   {
     name: 'fragmented text ending inside a code point',
     frames: [
@@ -84,7 +94,11 @@ const failures: FailCase[] = [
     ],
     code: 1007,
   },
-  { name: 'close with 1-byte payload', frames: [{ opcode: close, payload: Buffer.from([0x03]) }], code: 1002 },
+  {
+    name: 'close with 1-byte payload',
+    frames: [{ opcode: close, payload: Buffer.from([0x03]) }],
+    code: 1002,
+  },
   ...[0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535].map((c) => ({
     name: `close code ${c}`,
     frames: [{ opcode: close, payload: closePayload(c) }],
@@ -139,7 +153,10 @@ describe('frames that fail the connection', () => {
         assert.ok(error, `expected a protocol error, got ${JSON.stringify(r.events)}`);
         assert.equal(error.type === 'error' && error.code, c.code);
         assert.equal(r.sentCloseCode(), c.code, 'the Close frame sent carries the code');
-        assert.ok(r.events.some((e) => e.type === 'closeTransport'), 'the transport is closed');
+        assert.ok(
+          r.events.some((e) => e.type === 'closeTransport'),
+          'the transport is closed',
+        );
         assert.equal(r.connection.state, 'closed');
         const delivered = r.events.filter((e) => e.type === 'text' || e.type === 'binary').length;
         assert.equal(delivered, c.delivers ?? 0, 'messages delivered before the failure');
@@ -164,7 +181,10 @@ describe('frames that fail the connection', () => {
 
   test('invalid UTF-8 fails while the frame is still arriving', () => {
     const r = recordingConnection();
-    const frame = buildFrame({ opcode: text, payload: Buffer.concat([Buffer.from('ok'), invalidUtf8, Buffer.alloc(1000, 0x61)]) });
+    const frame = buildFrame({
+      opcode: text,
+      payload: Buffer.concat([Buffer.from('ok'), invalidUtf8, Buffer.alloc(1000, 0x61)]),
+    });
     // Header (8 bytes) + the bad bytes, but not the rest of the payload.
     r.feed(frame.subarray(0, 8 + 2 + invalidUtf8.length));
     assert.equal(r.sentCloseCode(), 1007);
