@@ -212,6 +212,10 @@ export class WebSocket extends EventEmitter {
     });
     (socket as Socket).setNoDelay?.(true);
     (socket as Socket).setTimeout?.(0);
+    // Put the early bytes back before listening for data: with no 'data' listener
+    // yet, the stream buffers them and delivers them on the next tick, after the
+    // application's 'open'/'connection' handlers have attached their listeners.
+    if (head.length > 0) socket.unshift(head);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
       // The peer finished sending. Finish ours too; a missing Close frame is reported as 1006.
@@ -222,8 +226,6 @@ export class WebSocket extends EventEmitter {
       socket.destroy();
     });
     socket.on('close', () => this.onSocketClose());
-    // Re-queue the early bytes so they are parsed after 'open'/'connection' listeners are attached.
-    if (head.length > 0) socket.unshift(head);
     this.readyState = WebSocket.OPEN;
   }
 

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocket } from '../../src/node/websocket.js';
+import { buildFrame, decodeFrames } from '../helpers.js';
+import { HANDSHAKE, rawExchange, startEchoServer, startServer } from './net-helpers.js';
+
+describe('server handshake answers (raw TCP)', () => {
+  let port: number;
+  let server: WebSocketServer;
+  before(async () => {
+    ({ server, port } = await startEchoServer({ path: '/chat' }));
+  });
+  after(() => server.close());
+
+  const cases: Array<[string, string, number, RegExp]> = [
+    ['a valid handshake', HANDSHAKE('/chat'), 101, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/],
+    ['a query string on the right path', HANDSHAKE('/chat?room=1'), 101, /Upgrade: websocket/],
+    ['an unknown path', HANDSHAKE('/nope'), 404, /no WebSocket endpoint at \/nope/],
+    [
+      'an unsupported version',
+      HANDSHAKE('/chat').replace('Version: 13', 'Version: 8'),
+      426,
+      /Sec-WebSocket-Version: 13[\s\S]*unsupported WebSocket version "8"/,
+    ],
+    [
+      'a missing key',
+      HANDSHAKE('/chat').replace(/Sec-WebSocket-Key:.*\r\n/, ''),
+      400,
+      /Sec-WebSocket-Key header is missing/,
+    ],
+    [
+      'a short key',
+      HANDSHAKE('/chat').replace('dGhlIHNhbXBsZSBub25jZQ==', 'c2hvcnQ='),
+      400,
+      /Sec-WebSocket-Key must be 16 bytes/,
+    ],
+    ['a POST', HANDSHAKE('/chat').replace('GET', 'POST'), 400, /method must be GET/],
+    [
+      'Upgrade without Connection: Upgrade',
+      HANDSHAKE('/chat').replace('Connection: Upgrade', 'Connection: keep-alive'),
+      400,
+      /Connection header must include "Upgrade"/,
+    ],
+    [
+      'a plain GET',
+      'GET /chat HTTP/1.1\r\nHost: x\r\n\r\n',
+      426,
+      /Upgrade: websocket[\s\S]*speaks WebSocket/,
+    ],
+    ['a plain GET elsewhere', 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n', 404, /no WebSocket endpoint/],
+    ['malformed HTTP', 'HELLO\r\n\r\n', 400, /malformed HTTP request/],
+    [
+      'oversized headers',
+      `${HANDSHAKE('/chat').slice(0, -2)}X-Big: ${'a'.repeat(20000)}\r\n\r\n`,
+      431,
+      /too large/,
+    ],
+  ];
+  for (const [name, request, status, body] of cases) {
+    test(`${name} -> ${status}`, async () => {
+      const response = await rawExchange(port, request, 1000);
+      assert.match(response, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(response, body);
+    });
+  }
+
+  test('the server keeps serving after all of that', async () => {
+    const ws = await WebSocket.connect(`ws://127.0.0.1:${port}/chat`);
+    ws.send('still here');
+    const [data] = await once(ws, 'message');
+    assert.equal(data, 'still here');
+    ws.close();
+    await once(ws, 'close');
+  });
+});
+
+describe('attaching to an HTTP server', () => {
+  test('several endpoints by path on one port; HTTP requests still reach the app', async () => {
+    const app = http.createServer((_req, res) => res.end('hello from the app'));
+    const a = new WebSocketServer({ server: app, path: '/a' });
+    const b = new WebSocketServer({ server: app, path: '/b' });
+    a.on('connection', (ws) => ws.send('this is a'));
+    b.on('connection', (ws) => ws.send('this is b'));
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const { port } = app.address() as AddressInfo;
+    for (const path of ['a', 'b']) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/${path}`);
+      const [data] = await once(ws, 'message');
+      assert.equal(data, `this is ${path}`);
+      ws.close();
+      await once(ws, 'close');
+    }
+    assert.match(await rawExchange(port, HANDSHAKE('/c'), 1000), /^HTTP\/1\.1 404 /);
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(await res.text(), 'hello from the app');
+    assert.throws(() => new WebSocketServer({ server: app, path: '/a' }), /already serves \/a/);
+    await a.close();
+    await b.close();
+    app.close();
+  });
+
+  test('handleUpgrade for frameworks, keeping bytes sent with the handshake', async () => {
+    const app = http.createServer();
+    const wss = new WebSocketServer({ noServer: true });
+    app.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data) => ws.send(`got ${data}`));
+      });
+    });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const { port } = app.address() as AddressInfo;
+    // Handshake and a first frame in the same write: the frame rides in `head`.
+    const request = Buffer.concat([
+      Buffer.from(HANDSHAKE('/')),
+      buildFrame({ opcode: 1, payload: 'early bird' }),
+    ]);
+    const { createConnection } = await import('node:net');
+    const socket = createConnection(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.write(request);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end !== -1 && decodeFrames(all.subarray(end + 4)).length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const all = Buffer.concat(chunks);
+    const frames = decodeFrames(all.subarray(all.indexOf('\r\n\r\n') + 4));
+    assert.equal(frames[0]?.payload.toString(), 'got early bird');
+    socket.destroy();
+    await wss.close();
+    app.close();
+  });
+});
+
+describe('subprotocol selection', () => {
+  test('the first offered protocol the server speaks is chosen', async () => {
+    const { server, url } = await startServer({ protocols: ['v2.chat', 'v1.chat'] });
+    const ws = await WebSocket.connect(url, { protocols: ['v1.chat', 'v2.chat'] });
+    assert.equal(ws.protocol, 'v1.chat');
+    ws.close();
+    await server.close();
+  });
+
+  test('handleProtocols decides; none chosen means no header', async () => {
+    const { server, url } = await startServer({
+      handleProtocols: (offered) => offered.find((p) => p === 'b'),
+    });
+    const ws = await WebSocket.connect(url, { protocols: ['a', 'b'] });
+    assert.equal(ws.protocol, 'b');
+    ws.close();
+    const ws2 = await WebSocket.connect(url, { protocols: ['x'] });
+    assert.equal(ws2.protocol, '');
+    ws2.close();
+    await server.close();
+  });
+});
+
+describe('option errors say what is wrong and what is allowed', () => {
+  const cases: Array<[object, RegExp]> = [
+    [{ port: 0, maxPayload: 5 }, /unknown option "maxPayload"; allowed options are: port, host/],
+    [
+      { port: 0, maxMessageSize: -1 },
+      /"maxMessageSize" must be an integer from 1 to 4294967296 bytes; got -1/,
+    ],
+    [{ port: 70000 }, /"port" must be an integer from 0 to 65535; got 70000/],
+    [{ port: 0, path: 'chat' }, /"path" must start with "\/"/],
+    [{}, /exactly one of "port", "server" or "noServer: true"/],
+    [{ noServer: true, port: 1 }, /exactly one of/],
+    [{ port: 0, handleProtocols: 'first' }, /"handleProtocols" must be a function; got "first"/],
+    [{ port: 0, autoPong: 'yes' }, /"autoPong" must be true or false/],
+  ];
+  for (const [options, message] of cases) {
+    test(JSON.stringify(options), () => {
+      assert.throws(() => new WebSocketServer(options as never), message);
+    });
+  }
+
+  test('client options too', () => {
+    assert.throws(
+      () => new WebSocket('ws://127.0.0.1:1', undefined, { timeout: 5 } as never),
+      /unknown option "timeout"/,
+    );
+    assert.throws(() => new WebSocket('http//bad'), /invalid WebSocket URL/);
+    assert.throws(() => new WebSocket('ftp://x/'), /must start with ws:\/\/ or wss:\/\//);
+    assert.throws(() => new WebSocket('ws://x/', 'not a token'), /not a valid token/);
+    assert.throws(() => new WebSocket('ws://x/', ['a', 'a']), /must not repeat/);
+  });
+});
