@@ -158,6 +158,19 @@ export function startClientHandshake(
 
   request.on('error', (error) => fail(error));
   request.on('response', (response: IncomingMessage) => {
+    if (response.statusCode === 101) {
+      // Node only treats a 101 as an upgrade when it names one; say what was missing.
+      const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames: [] });
+      response.destroy();
+      fail(
+        new HandshakeError(
+          check.ok ? 'the server answered 101 without upgrading' : check.reason,
+          101,
+          response.headers,
+        ),
+      );
+      return;
+    }
     // Anything but 101: keep the start of the body so the caller can see why.
     const chunks: Buffer[] = [];
     let size = 0;
