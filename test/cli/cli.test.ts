@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocket } from '../../src/node/websocket.js';
+
+const BIN = new URL('../../../bin/socketeer.js', import.meta.url).pathname;
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+const exec = promisify(execFile);
+
+async function cli(args: string[], input?: string) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  if (input !== undefined) child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code] = await once(child, 'exit');
+  clearTimeout(timer);
+  return { code: code as number, stdout, stderr };
+}
+
+/** Start `socketeer echo --port 0` and read the port it reports. */
+async function startEcho(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [BIN, 'echo', '--port', '0', '--host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  while (!/listening on ws:\/\/[^\s]+:(\d+)/.test(out)) {
+    const [chunk] = await once(child.stdout!, 'data');
+    out += chunk;
+  }
+  return { child, port: Number(/:(\d+)\n/.exec(out)![1]) };
+}
+
+describe('socketeer CLI', () => {
+  test('--help, <command> --help and --version', async () => {
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Commands:[\s\S]*echo[\s\S]*connect/);
+    const echoHelp = await cli(['echo', '--help']);
+    assert.match(echoHelp.stdout, /Usage: socketeer echo/);
+    const connectHelp = await cli(['connect', '--help']);
+    assert.match(connectHelp.stdout, /--echo/);
+    const version = await cli(['--version']);
+    assert.equal(version.stdout.trim(), pkg.version);
+  });
+
+  const bad: Array<[string[], RegExp]> = [
+    [['frobnicate'], /^socketeer: unknown command "frobnicate"; commands are: echo, connect\n$/],
+    [['echo', '--port', 'eighty'], /^socketeer: --port must be a number from 0 to 65535; got "eighty"\n$/],
+    [['echo', '--bogus'], /^socketeer: Unknown option '--bogus'; see "socketeer echo --help"\n$/],
+    [['echo', '--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
+    [['connect'], /a URL is required/],
+    [['connect', 'ftp://x/'], /must start with ws:\/\/ or wss:\/\//],
+    [['connect', 'ws://x/', '--header', 'novalue'], /--header must look like "Name: value"/],
+  ];
+  for (const [args, message] of bad) {
+    test(`bad arguments: ${args.join(' ')} -> exit 2, one clear line`, async () => {
+      const r = await cli(args);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  test('echo server + connect in a pipe', async () => {
+    const { child, port } = await startEcho();
+    try {
+      const r = await cli(['connect', `ws://127.0.0.1:${port}/any/path`], 'first line\nsecond line\n');
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, 'first line\nsecond line\n');
+      assert.equal(r.code, 0);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+
+  test('echo server shuts down gracefully on SIGTERM: clients get 1001', async () => {
+    const { child, port } = await startEcho();
+    const ws = await WebSocket.connect(`ws://127.0.0.1:${port}/`);
+    const closed = once(ws, 'close');
+    child.kill('SIGTERM');
+    const [code] = await closed;
+    assert.equal(code, 1001);
+    const [exitCode] = await once(child, 'exit');
+    assert.equal(exitCode, 0);
+  });
+
+  test('connect --echo echoes until the server closes, then exits 0', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const echoed: Array<string | Buffer> = [];
+    server.on('connection', (ws) => {
+      ws.on('message', (data) => {
+        echoed.push(data);
+        if (echoed.length === 2) ws.close(1000, 'enough');
+      });
+      ws.send('one');
+      ws.send(Buffer.from([1, 2, 3]));
+    });
+    await server.listening();
+    const port = (server.address() as AddressInfo).port;
+    const r = await cli(['connect', '--echo', `ws://127.0.0.1:${port}/`]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(echoed, ['one', Buffer.from([1, 2, 3])]);
+    await server.close();
+  });
+
+  test('connect to a closed port: exit 1 with a one-line cause', async () => {
+    const r = await cli(['connect', 'ws://127.0.0.1:1/']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^socketeer connect: cannot connect to ws:\/\/127\.0\.0\.1:1\/: connect ECONNREFUSED/,
+    );
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  test('npx socketeer resolves to the bin entry', async () => {
+    assert.equal(pkg.bin.socketeer, './bin/socketeer.js');
+    const { stdout } = await exec(process.execPath, [BIN, '-v']);
+    assert.equal(stdout.trim(), pkg.version);
+  });
+});

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+
+/** The README quotes these files: they must run as written. */
+const dir = new URL('../../examples/', import.meta.url).pathname;
+
+test('examples/echo-server.mjs and examples/echo-client.mjs work together', async () => {
+  const server = spawn(process.execPath, [`${dir}echo-server.mjs`], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    let out = '';
+    server.stdout.on('data', (d) => (out += d));
+    const until = async (pattern: RegExp) => {
+      for (let i = 0; i < 200 && !pattern.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.match(out, pattern);
+    };
+    await until(/listening on (ws:\/\/\S+)/);
+    const url = /listening on (ws:\/\/\S+)/.exec(out)![1]!;
+    const client = spawn(process.execPath, [`${dir}echo-client.mjs`, url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let clientOut = '';
+    client.stdout.on('data', (d) => (clientOut += d));
+    const [code] = await once(client, 'exit');
+    assert.equal(code, 0);
+    assert.equal(clientOut, 'received: Hello, socketeer!\n');
+    await until(/closed 1000 done/);
+  } finally {
+    server.kill('SIGINT');
+    await once(server, 'exit');
+  }
+});
