@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** A mistake in how the command was called: printed as one line, exit code 2. */
@@ -43,4 +44,33 @@ export function onShutdownSignal(shutdown: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/** --tls-cert / --tls-key, read from disk; undefined when neither is given. */
+export function readTlsFlags(values: Record<string, unknown>): { cert: Buffer; key: Buffer } | undefined {
+  const certFile = values['tls-cert'] as string | undefined;
+  const keyFile = values['tls-key'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  if (!certFile || !keyFile) return undefined;
+  return { cert: readFlagFile(certFile), key: readFlagFile(keyFile) };
+}
+
+export function readFlagFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+}
+
+export function listenError(error: NodeJS.ErrnoException, port: number): UsageError {
+  if (error.code === 'EADDRINUSE')
+    return new UsageError(`port ${port} is already in use; pick another with --port`);
+  if (error.code === 'EACCES')
+    return new UsageError(`no permission to listen on port ${port}; pick one above 1023`);
+  return new UsageError(error.message);
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { WebSocketServer } from '../node/server.js';
-import { onShutdownSignal, parseCommand, parsePort, UsageError } from './args.js';
+import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags, UsageError } from './args.js';
 
 export const echoHelp = `Usage: socketeer echo [--port N] [--host H] [--tls-cert FILE --tls-key FILE]
 
@@ -25,11 +24,6 @@ export async function runEcho(args: string[]): Promise<void> {
     'max-message': { type: 'string' },
   });
   const port = parsePort(values.port as string | undefined, 9001);
-  const certFile = values['tls-cert'] as string | undefined;
-  const keyFile = values['tls-key'] as string | undefined;
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new UsageError('--tls-cert and --tls-key go together');
-  }
   let maxMessageSize: number | undefined;
   if (values['max-message'] !== undefined) {
     maxMessageSize = Number(values['max-message']);
@@ -39,7 +33,7 @@ export async function runEcho(args: string[]): Promise<void> {
       );
     }
   }
-  const tls = certFile ? { cert: readFile(certFile), key: readFile(keyFile!) } : undefined;
+  const tls = readTlsFlags(values);
   const server = new WebSocketServer({ port, host: values.host as string | undefined, tls, maxMessageSize });
   server.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => {
@@ -48,28 +42,10 @@ export async function runEcho(args: string[]): Promise<void> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new UsageError(
-          error.code === 'EADDRINUSE'
-            ? `port ${port} is already in use; pick another with --port`
-            : error.message,
-        ),
-      ),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port)));
   });
   const address = server.address();
   const where = typeof address === 'string' ? address : `${address?.address}:${address?.port}`;
   process.stdout.write(`socketeer echo server listening on ${tls ? 'wss' : 'ws'}://${where}\n`);
   onShutdownSignal(() => server.close());
-}
-
-function readFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UsageError(
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
 }

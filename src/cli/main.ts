@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { connectHelp, runConnect } from './connect.js';
 import { echoHelp, runEcho } from './echo.js';
+import { runServe, serveHelp } from './serve.js';
 
 const mainHelp = `Usage: socketeer <command> [options]
 
 Commands:
+  serve     run the chat demo: a web page at / and WebSocket chat at /chat (port 8000)
   echo      run an echo server (every message sent back unchanged)
   connect   connect to a WebSocket server (stdin/stdout, or --echo)
 
@@ -14,7 +16,7 @@ Options:
   -v, --version   print the version
 `;
 
-const helps: Record<string, string> = { echo: echoHelp, connect: connectHelp };
+const helps: Record<string, string> = { serve: serveHelp, echo: echoHelp, connect: connectHelp };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -38,8 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(helps[command]!);
     return 0;
   }
-  if (command === 'echo') {
-    await runEcho(rest);
+  if (command === 'serve' || command === 'echo') {
+    await (command === 'serve' ? runServe(rest) : runEcho(rest));
     return -1; // keeps running until a signal
   }
   return runConnect(rest);
