@@ -6,19 +6,11 @@ import { WebSocketServer } from '../../src/node/server.js';
 import { inCI } from '../helpers.js';
 import { findBinary } from '../system.js';
 import { makeCertificate } from '../tls-cert.js';
+import { CHROMIUM_FLAGS } from './chromium-flags.js';
 
 /** Real headless Chromium's native WebSocket against the socketeer server. */
 
 const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const missing = findBinary(CHROMIUM) ? false : `${CHROMIUM} not found (install: apt-get install chromium)`;
 if (missing && inCI) throw new Error(`${missing}; CI must install it`);

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import * as net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { inCI } from '../helpers.js';
+import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
+import { findBinary } from '../system.js';
+
+/**
+ * The chat end to end: the real `socketeer serve` binary, two Chromium pages,
+ * a Python websockets member, and a server restart the pages survive.
+ */
+
+/** The page-side DOM, as far as these tests use it (the project compiles without lib.dom). */
+declare const document: { querySelectorAll(selector: string): Iterable<{ textContent: string | null }> };
+
+const BIN = new URL('../../../bin/socketeer.js', import.meta.url).pathname;
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const PYTHON = '/usr/bin/python3';
+const missing = findBinary('/usr/bin/chromium')
+  ? false
+  : '/usr/bin/chromium not found (apt-get install chromium)';
+if (missing && inCI) throw new Error(`${missing}; CI must install it`);
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as net.AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+async function startServe(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  for (let i = 0; i < 200 && !out.includes('socketeer chat: open'); i++)
+    await new Promise((r) => setTimeout(r, 25));
+  assert.match(out, /socketeer chat: open http:\/\/127\.0\.0\.1:\d+\//);
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+async function join(page: Page, url: string, nick: string, room: string) {
+  await page.goto(url);
+  await page.fill('#nick', nick);
+  await page.fill('#room', room);
+  await page.click('#join');
+  await page.waitForSelector('#status.connected');
+}
+
+async function seesUsers(page: Page, users: string[]) {
+  await page.waitForFunction(
+    (wanted) => {
+      const shown = [...document.querySelectorAll('#users li')].map((li) => li.textContent);
+      return wanted.every((u) => shown.includes(u));
+    },
+    users,
+    { timeout: 10_000 },
+  );
+}
+
+async function seesMessage(page: Page, text: string) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('#messages .text')].some((el) => el.textContent === t),
+    text,
+    { timeout: 10_000 },
+  );
+}
+
+async function say(page: Page, text: string) {
+  await page.fill('#text', text);
+  await page.press('#text', 'Enter');
+}
+
+describe('chat end to end in Chromium', { skip: missing }, () => {
+  let browser: Browser;
+  let server: ChildProcess;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    server = await startServe(port);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    if (server) await stop(server);
+  });
+
+  test('two pages chat, survive a server restart, and chat again', async () => {
+    const url = `http://127.0.0.1:${port}/`;
+    const alice = await (await browser.newContext({ viewport: { width: 1000, height: 620 } })).newPage();
+    const bob = await (await browser.newContext({ viewport: { width: 390, height: 700 } })).newPage();
+    await join(alice, url, 'alice', 'e2e');
+    await join(bob, url, 'bob', 'e2e');
+    await seesUsers(alice, ['alice', 'bob']);
+    await seesUsers(bob, ['alice', 'bob']);
+    await say(alice, 'Hi Bob! Welcome to socketeer chat.');
+    await seesMessage(bob, 'Hi Bob! Welcome to socketeer chat.');
+    await say(bob, 'Hey Alice, real-time over /chat works.');
+    await seesMessage(alice, 'Hey Alice, real-time over /chat works.');
+    if (process.env.UPDATE_SCREENSHOT) {
+      mkdirSync(`${ROOT}docs`, { recursive: true });
+      await alice.screenshot({ path: `${ROOT}docs/chat.png` });
+      await bob.screenshot({ path: `${ROOT}docs/chat-mobile.png` });
+    }
+
+    await stop(server);
+    await alice.waitForSelector('#status.reconnecting, #status.offline', { timeout: 10_000 });
+    server = await startServe(port);
+    await alice.waitForSelector('#status.connected', { timeout: 30_000 });
+    await bob.waitForSelector('#status.connected', { timeout: 30_000 });
+    await seesUsers(alice, ['alice', 'bob']);
+    await say(bob, 'back after the restart');
+    await seesMessage(alice, 'back after the restart');
+  });
+
+  test('a Python websockets member chats with a browser page', async (t) => {
+    if (!findBinary(PYTHON)) {
+      if (inCI) throw new Error(`${PYTHON} not found; CI must install python3-websockets`);
+      t.skip('python3 not found');
+      return;
+    }
+    const page = await (await browser.newContext()).newPage();
+    await join(page, `http://127.0.0.1:${port}/`, 'carol', 'mixed');
+    const py = spawn(
+      PYTHON,
+      [`${ROOT}test/chat/python_member.py`, `ws://127.0.0.1:${port}/chat`, 'mixed', 'py'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    py.stdout.on('data', (d) => (out += d));
+    await seesUsers(page, ['carol', 'py']);
+    await say(page, 'ping python');
+    await seesMessage(page, 'pong from python');
+    const [code] = await once(py, 'exit');
+    assert.equal(code, 0);
+    const seen = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(seen[0].users, ['carol', 'py']);
+    assert.ok(seen.some((m) => m.type === 'message' && m.nick === 'carol' && m.text === 'ping python'));
+  });
+});

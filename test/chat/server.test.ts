@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { ChatServer } from '../../src/chat/server.js';
+import { WebSocket } from '../../src/node/websocket.js';
+
+/** A chat client that collects parsed messages and can wait for one. */
+async function member(base: string, nick?: string, room = 'lobby') {
+  const ws = await WebSocket.connect(`${base}/chat`);
+  const inbox: Array<Record<string, unknown>> = [];
+  ws.on('message', (data) => inbox.push(JSON.parse(data as string)));
+  const next = async (type: string) => {
+    for (let i = 0; i < 200; i++) {
+      const index = inbox.findIndex((m) => m.type === type);
+      if (index !== -1) return inbox.splice(index, 1)[0]!;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ${type} message; inbox: ${JSON.stringify(inbox)}`);
+  };
+  const send = (m: object) => ws.send(JSON.stringify(m));
+  if (nick) {
+    send({ type: 'join', room, nick });
+    await next('welcome');
+  }
+  return { ws, inbox, next, send };
+}
+
+function closed(ws: WebSocket): Promise<[number, string]> {
+  return new Promise((resolve) => ws.on('close', (code, reason) => resolve([code, reason])));
+}
+
+describe('chat server', () => {
+  let chat: ChatServer;
+  let base: string;
+  let web: string;
+  before(async () => {
+    chat = new ChatServer({ port: 0, host: '127.0.0.1', echo: true, rateLimit: 100 });
+    const { port } = await chat.listen();
+    base = `ws://127.0.0.1:${port}`;
+    web = `http://127.0.0.1:${port}`;
+  });
+  after(() => chat.close());
+
+  test('serves the page and its assets; 404 and 405 elsewhere', async () => {
+    const page = await fetch(`${web}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /text\/html/);
+    assert.match(await page.text(), /<script type="module" src="\/app.js">/);
+    for (const [path, type] of [
+      ['/app.js', /javascript/],
+      ['/style.css', /text\/css/],
+    ] as const) {
+      const res = await fetch(`${web}${path}`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type')!, type);
+    }
+    assert.equal((await fetch(`${web}/secret`)).status, 404);
+    assert.equal((await fetch(`${web}/`, { method: 'POST' })).status, 405);
+  });
+
+  test('join: welcome with users; presence to others; messages to everyone in the room', async () => {
+    const alice = await member(base, 'alice', 'r1');
+    const bob = await member(base);
+    bob.send({ type: 'join', room: 'r1', nick: 'bob' });
+    const welcome = await bob.next('welcome');
+    assert.deepEqual(welcome.users, ['alice', 'bob']);
+    const presence = await alice.next('presence');
+    assert.deepEqual([presence.event, presence.nick, presence.users], ['join', 'bob', ['alice', 'bob']]);
+    const other = await member(base, 'carol', 'r2');
+    alice.send({ type: 'message', text: 'hello r1' });
+    for (const m of [alice, bob]) {
+      const got = await m.next('message');
+      assert.equal(got.text, 'hello r1');
+      assert.equal(got.nick, 'alice');
+      assert.equal(got.room, 'r1');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(other.inbox.length, 0, 'other rooms hear nothing');
+    bob.ws.close();
+    const left = await alice.next('presence');
+    assert.deepEqual([left.event, left.nick, left.users], ['leave', 'bob', ['alice']]);
+    alice.ws.close();
+    other.ws.close();
+  });
+
+  test('a newcomer sees the last 50 messages of the room', async () => {
+    const talker = await member(base, 'talker', 'history');
+    for (let i = 1; i <= 55; i++) talker.send({ type: 'message', text: `message ${i}` });
+    for (let i = 1; i <= 55; i++) await talker.next('message');
+    const late = await member(base);
+    late.send({ type: 'join', room: 'history', nick: 'late' });
+    const welcome = await late.next('welcome');
+    const history = welcome.history as Array<{ text: string }>;
+    assert.equal(history.length, 50);
+    assert.equal(history[0]!.text, 'message 6');
+    assert.equal(history[49]!.text, 'message 55');
+    talker.ws.close();
+    late.ws.close();
+  });
+
+  test('invalid messages get an error message, and the connection stays', async () => {
+    const m = await member(base);
+    m.send({ type: 'message', text: 'too early' });
+    assert.equal((await m.next('error')).code, 'not-joined');
+    m.ws.send('{oops');
+    assert.equal((await m.next('error')).code, 'invalid-json');
+    m.ws.send(Buffer.from('binary'));
+    assert.equal((await m.next('error')).code, 'binary-not-supported');
+    m.send({ type: 'join', nick: 'bad<nick>' });
+    assert.equal((await m.next('error')).code, 'invalid-nick');
+    const taken = await member(base, 'dup', 'dups');
+    m.send({ type: 'join', room: 'dups', nick: 'DUP' });
+    assert.equal((await m.next('error')).code, 'nick-taken');
+    assert.equal(m.ws.readyState, WebSocket.OPEN);
+    m.ws.close();
+    taken.ws.close();
+  });
+
+  test('abuse closes with 1008: oversize, flooding, endless invalid input', async () => {
+    const big = await member(base, 'big');
+    const bigClosed = closed(big.ws);
+    big.ws.send(JSON.stringify({ type: 'message', text: 'x'.repeat(5000) }));
+    const [code, reason] = await bigClosed;
+    assert.equal(code, 1008);
+    assert.match(reason, /larger than 4096 bytes/);
+
+    const huge = await member(base);
+    const hugeClosed = closed(huge.ws);
+    huge.ws.send('x'.repeat(70 * 1024));
+    assert.equal((await hugeClosed)[0], 1009, 'above the endpoint limit the engine answers 1009');
+
+    const noisy = await member(base);
+    const noisyClosed = closed(noisy.ws);
+    for (let i = 0; i < 25; i++) noisy.ws.send('nonsense');
+    assert.deepEqual(await noisyClosed, [1008, 'too many invalid messages']);
+  });
+
+  test('flooding: more than the rate limit in 10 s closes with 1008', async () => {
+    const strict = new ChatServer({ port: 0, host: '127.0.0.1', rateLimit: 5 });
+    const { port } = await strict.listen();
+    const m = await member(`ws://127.0.0.1:${port}`, 'flood');
+    const done = closed(m.ws);
+    for (let i = 0; i < 10; i++) m.send({ type: 'message', text: `spam ${i}` });
+    assert.deepEqual(await done, [1008, 'flooding: too many messages']);
+    await strict.close();
+  });
+
+  test('the /echo endpoint when enabled', async () => {
+    const ws = await WebSocket.connect(`${base}/echo`);
+    ws.send('echo?');
+    assert.equal((await once(ws, 'message'))[0], 'echo?');
+    ws.close();
+  });
+
+  test('graceful shutdown: 1001 to every chat client', async () => {
+    const local = new ChatServer({ port: 0, host: '127.0.0.1' });
+    const { port } = await local.listen();
+    const m = await member(`ws://127.0.0.1:${port}`, 'leaver');
+    const done = closed(m.ws);
+    await local.close();
+    assert.equal((await done)[0], 1001);
+  });
+});
