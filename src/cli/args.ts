@@ -16,7 +16,14 @@ export function parseCommand(command: string, args: string[], options: Options, 
     }
     return parsed;
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, '');
+    if (error instanceof UsageError)
+      throw new UsageError(`${error.message}; see "socketeer ${command} --help"`);
+    // parseArgs explains over several sentences; keep the first and, for values
+    // that start with a dash, the hint on how to pass them.
+    const lines = (error as Error).message.split('\n');
+    let message = lines[0]!.replace(/\.$/, '');
+    const dashHint = lines.find((l) => l.startsWith('To specify an option argument starting with a dash'));
+    if (dashHint) message += `; ${dashHint.replace(/^To specify/, 'to pass').replace(/\.$/, '')}`;
     throw new UsageError(`${message}; see "socketeer ${command} --help"`);
   }
 }

@@ -52,11 +52,17 @@ describe('socketeer CLI', () => {
   });
 
   const bad: Array<[string[], RegExp]> = [
-    [['frobnicate'], /^socketeer: unknown command "frobnicate"; commands are: echo, connect\n$/],
+    [['frobnicate'], /^socketeer: unknown command "frobnicate"; commands are: serve, echo, connect\n$/],
     [['echo', '--port', 'eighty'], /^socketeer: --port must be a number from 0 to 65535; got "eighty"\n$/],
     [['echo', '--bogus'], /^socketeer: Unknown option '--bogus'; see "socketeer echo --help"\n$/],
     [['echo', '--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
     [['connect'], /a URL is required/],
+    [
+      ['serve', '--port', '-1'],
+      /Option '--port' argument is ambiguous; to pass an option argument starting with a dash use '--port=-XYZ'/,
+    ],
+    [['serve', '--port=-1'], /--port must be a number from 0 to 65535; got "-1"/],
+    [['serve', 'extra'], /unexpected argument "extra"|Unexpected argument 'extra'/],
     [['connect', 'ftp://x/'], /must start with ws:\/\/ or wss:\/\//],
     [['connect', 'ws://x/', '--header', 'novalue'], /--header must look like "Name: value"/],
   ];
@@ -68,6 +74,34 @@ describe('socketeer CLI', () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     });
   }
+
+  test('serve + connect in a pipe: the chat protocol from a shell', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--echo'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      for (let i = 0; i < 200 && !/open (http:\/\/\S+)\//.test(out); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      const web = /open (http:\/\/\S+)\//.exec(out)![1]!;
+      assert.match(out, /echo at ws:\/\/127\.0\.0\.1:\d+\/echo/);
+      assert.equal((await fetch(`${web}/`)).status, 200);
+      const input = '{"type":"join","room":"cli","nick":"shell"}\n{"type":"message","text":"from a pipe"}\n';
+      const r = await cli(['connect', `${web.replace('http', 'ws')}/chat`, '--wait', '0.3'], input);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.equal(lines[0].type, 'welcome');
+      assert.deepEqual(lines[0].users, ['shell']);
+      assert.deepEqual([lines[1].type, lines[1].nick, lines[1].text], ['message', 'shell', 'from a pipe']);
+      assert.equal(r.code, 0);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
 
   test('echo server + connect in a pipe', async () => {
     const { child, port } = await startEcho();
@@ -109,6 +143,33 @@ describe('socketeer CLI', () => {
     const r = await cli(['connect', '--echo', `ws://127.0.0.1:${port}/`]);
     assert.equal(r.code, 0);
     assert.deepEqual(echoed, ['one', Buffer.from([1, 2, 3])]);
+    await server.close();
+  });
+
+  test('connect: --binary-format, --json, and --wait for late replies', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    server.on('connection', (ws) => {
+      ws.on('message', (data) => {
+        if (data === 'binary') ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+        else if (data === 'json') ws.send('{"a":[1,2]}');
+        else if (data === 'late') setTimeout(() => ws.readyState === ws.OPEN && ws.send('late reply'), 300);
+      });
+    });
+    await server.listening();
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const b64 = await cli(['connect', url, '--binary-format', 'base64', '--wait', '0.3'], 'binary\n');
+    assert.equal(b64.stdout, '3q2+7w==\n');
+    const hex = await cli(['connect', url, '--wait', '0.3'], 'binary\n');
+    assert.equal(hex.stdout, 'deadbeef\n');
+    const json = await cli(['connect', url, '--json', '--wait', '0.3'], 'json\n');
+    assert.equal(json.stdout, '{\n  "a": [\n    1,\n    2\n  ]\n}\n');
+    const waited = await cli(['connect', url, '--wait', '1'], 'late\n');
+    assert.equal(waited.stdout, 'late reply\n');
+    assert.equal(waited.code, 0);
+    assert.doesNotMatch(b64.stdout + json.stdout, /\x1b\[/, 'no colour codes when not on a terminal');
+    const bad = await cli(['connect', url, '--binary-format', 'octal']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--binary-format must be hex or base64; got "octal"/);
     await server.close();
   });
 
