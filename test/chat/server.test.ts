@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { ChatServer } from '../../src/chat/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import { makeCertificate } from '../tls-cert.js';
 
 /** A chat client that collects parsed messages and can wait for one. */
 async function member(base: string, nick?: string, room = 'lobby') {
@@ -160,4 +161,28 @@ describe('chat server', () => {
     await local.close();
     assert.equal((await done)[0], 1001);
   });
+});
+
+test('https page and wss chat with --tls-cert/--tls-key', async () => {
+  const tls = makeCertificate();
+  assert.ok(tls, 'openssl is needed to make a test certificate');
+  const chat = new ChatServer({ port: 0, host: '127.0.0.1', tls: { cert: tls.cert, key: tls.key } });
+  const { port } = await chat.listen();
+  const https = await import('node:https');
+  const status = await new Promise<number>((resolve, reject) =>
+    https
+      .get(`https://localhost:${port}/`, { ca: tls.cert }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject),
+  );
+  assert.equal(status, 200);
+  const ws = await WebSocket.connect(`wss://localhost:${port}/chat`, { ca: tls.cert });
+  ws.send(JSON.stringify({ type: 'join', nick: 'secure' }));
+  const [data] = await once(ws, 'message');
+  assert.equal(JSON.parse(data as string).type, 'welcome');
+  ws.close();
+  await chat.close();
+  tls.cleanup();
 });
