@@ -8,6 +8,8 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import { buildRequestHeaders, generateKey, validateServerResponse } from '../protocol/handshake.js';
 import { isToken } from '../protocol/headers.js';
+import { acceptResponse, buildOffer, EXTENSION_NAME } from '../protocol/permessage-deflate.js';
+import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
 import { checkBoolean, checkInteger, checkKnownKeys, checkString, MAX_BUFFER } from './options.js';
 import { kAttach, kFailHandshake, type WebSocket } from './websocket.js';
 
@@ -35,6 +37,8 @@ export interface ClientOptions {
   rejectUnauthorized?: boolean;
   /** TLS: SNI server name (default: the URL's host name, unless it is an IP address). */
   servername?: string;
+  /** Offer permessage-deflate (RFC 7692): true (default), false, or options. */
+  perMessageDeflate?: boolean | DeflateOptions;
 }
 
 const CLIENT_OPTIONS = [
@@ -49,6 +53,7 @@ const CLIENT_OPTIONS = [
   'key',
   'rejectUnauthorized',
   'servername',
+  'perMessageDeflate',
 ] as const;
 
 const WHAT = 'WebSocket client';
@@ -98,6 +103,7 @@ export function startClientHandshake(
   const autoPong = checkBoolean(WHAT, 'autoPong', options.autoPong);
   checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
   checkString(WHAT, 'servername', options.servername);
+  const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate ?? true);
 
   const url = parseWebSocketUrl(address);
   const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];
@@ -125,7 +131,11 @@ export function startClientHandshake(
     port,
     path: `${url.pathname}${url.search}`,
     method: 'GET',
-    headers: buildRequestHeaders(key, { protocols: offered, headers: options.headers }),
+    headers: buildRequestHeaders(key, {
+      protocols: offered,
+      headers: options.headers,
+      extensions: deflateOptions ? buildOffer(deflateOptions) : undefined,
+    }),
     // Our own connect function: a fresh socket, never a pooled keep-alive one.
     createConnection: secure
       ? () =>
@@ -142,6 +152,7 @@ export function startClientHandshake(
       : () => net.connect({ host: hostname, port }),
   };
 
+  const extensionNames = deflateOptions ? [EXTENSION_NAME] : [];
   let settled = false;
   const request: ClientRequest = (secure ? https : http).request(requestOptions);
   const fail = (error: Error) => {
@@ -160,7 +171,7 @@ export function startClientHandshake(
   request.on('response', (response: IncomingMessage) => {
     if (response.statusCode === 101) {
       // Node only treats a 101 as an upgrade when it names one; say what was missing.
-      const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames: [] });
+      const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames });
       response.destroy();
       fail(
         new HandshakeError(
@@ -202,19 +213,30 @@ export function startClientHandshake(
       socket.destroy();
       return;
     }
-    const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames: [] });
-    if (!check.ok) {
+    const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames });
+    const params = check.ok && deflateOptions ? acceptResponse(check.extensions, deflateOptions) : null;
+    const problem = !check.ok ? check.reason : typeof params === 'string' ? params : undefined;
+    if (problem !== undefined) {
       socket.destroy();
-      fail(new HandshakeError(check.reason, response.statusCode, response.headers));
+      fail(new HandshakeError(problem, response.statusCode, response.headers));
       return;
     }
     settled = true;
     clearTimeout(timer);
-    ws.protocol = check.protocol;
-    ws[kAttach](socket, head, 'client', settings);
+    ws.protocol = check.ok ? check.protocol : '';
+    ws.extensions = headerValue(response.headers['sec-websocket-extensions']);
+    const deflate =
+      params && typeof params === 'object'
+        ? new PerMessageDeflate(params, 'client', deflateOptions!, settings.maxMessageSize)
+        : undefined;
+    ws[kAttach](socket, head, 'client', settings, deflate);
     ws.emit('open');
   });
   request.end();
 
   return (reason: string) => fail(new HandshakeError(reason));
+}
+
+function headerValue(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
 import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
+import { acceptOffer } from '../protocol/permessage-deflate.js';
+import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
 import {
   checkBoolean,
   checkFunction,
@@ -52,6 +54,12 @@ export interface ServerOptions {
   closeTimeout?: number;
   /** Answer pings automatically (default true). */
   autoPong?: boolean;
+  /**
+   * permessage-deflate (RFC 7692): true, or options (context takeover, window
+   * bits, threshold, level, memLevel). Default false: compression costs memory
+   * per connection (see the README).
+   */
+  perMessageDeflate?: boolean | DeflateOptions;
 }
 
 const SERVER_OPTIONS = [
@@ -67,6 +75,7 @@ const SERVER_OPTIONS = [
   'maxFrameSize',
   'closeTimeout',
   'autoPong',
+  'perMessageDeflate',
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -106,6 +115,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly httpServer: http.Server | https.Server | undefined;
   private readonly ownsHttpServer: boolean;
   private readonly route: UpgradeRoute | undefined;
+  private readonly deflateOptions: DeflateOptions | null;
   private closing = false;
 
   constructor(options: ServerOptions, onListening?: () => void) {
@@ -154,6 +164,7 @@ export class WebSocketServer extends EventEmitter {
     this.path = path;
     this.protocols = options.protocols;
     this.selectProtocol = checkFunction<ProtocolSelector>(WHAT, 'handleProtocols', options.handleProtocols);
+    this.deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate);
 
     if (options.noServer) {
       this.ownsHttpServer = false;
@@ -230,12 +241,17 @@ export class WebSocketServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    socket.write(buildAcceptResponse(check.key, { protocol }));
+    const agreed = this.deflateOptions ? acceptOffer(check.extensions, this.deflateOptions) : null;
+    socket.write(buildAcceptResponse(check.key, { protocol, extensions: agreed?.response }));
     socket.off('error', onEarlyError);
     const ws = new WebSocket(null);
     ws.protocol = protocol ?? '';
+    ws.extensions = agreed?.response ?? '';
     ws.url = request.url ?? '/';
-    ws[kAttach](socket, head, 'server', this.settings);
+    const deflate = agreed
+      ? new PerMessageDeflate(agreed.params, 'server', this.deflateOptions!, this.settings.maxMessageSize)
+      : undefined;
+    ws[kAttach](socket, head, 'server', this.settings, deflate);
     this.clients.add(ws);
     ws.once('close', () => this.clients.delete(ws));
     callback?.(ws, request);

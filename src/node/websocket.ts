@@ -6,6 +6,7 @@ import { Connection, type ConnectionHandler, type Role } from '../protocol/conne
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
 import { type ClientOptions, startClientHandshake } from './client.js';
+import type { PerMessageDeflate } from './deflate.js';
 
 /**
  * A WebSocket connection over a Node stream, for both ends: the client creates
@@ -27,6 +28,8 @@ export interface SendOptions {
   binary?: boolean;
   /** False to send a fragment of a message; the message ends with the next fin: true. */
   fin?: boolean;
+  /** With permessage-deflate: false sends this message uncompressed (default: compress above the threshold). */
+  compress?: boolean;
 }
 
 export interface ConnectionSettings {
@@ -93,6 +96,14 @@ export class WebSocket extends EventEmitter {
   private settings: ConnectionSettings | undefined;
   /** Cancels a client handshake in progress. */
   private abortHandshake: ((reason: string) => void) | undefined;
+  private deflate: PerMessageDeflate | undefined;
+  /** While compressed sends are in flight, later sends (and the Close) wait here, in order. */
+  private sendQueue: Array<(next: () => void) => void> = [];
+  private sendQueueBusy = false;
+  private queuedBytes = 0;
+  /** A compressed message is being inflated; 'close' waits for it. */
+  private inflating = false;
+  private closePending = false;
 
   /**
    * Connect to a ws:// or wss:// URL. (Server-side sockets are created by
@@ -121,7 +132,7 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued for sending but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.socket?.writableLength ?? 0;
+    return (this.socket?.writableLength ?? 0) + this.queuedBytes;
   }
 
   get remoteAddress(): string | undefined {
@@ -146,10 +157,76 @@ export class WebSocket extends EventEmitter {
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const connection = this.connection!;
-    return this.writeFrames(callback, () => {
-      if (binary) connection.sendBinary(toBuffer(data), fin);
-      else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
+    const deflate = this.deflate;
+    if (deflate?.canCompress && fin && options?.compress !== false && !this.sendingFragments) {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+      if (bytes.length >= deflate.threshold) {
+        this.sendCompressed(deflate, bytes, binary, callback);
+        return true;
+      }
+    }
+    this.sendingFragments = !fin;
+    const write = () =>
+      this.writeFrames(callback, () => {
+        if (binary) connection.sendBinary(toBuffer(data), fin);
+        else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
+      });
+    if (!this.sendQueueBusy) return write();
+    // Keep the order behind compressed messages still being deflated.
+    const copy = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
+    data = copy;
+    this.queuedBytes += typeof copy === 'string' ? Buffer.byteLength(copy) : copy.length;
+    this.enqueue((next) => {
+      this.queuedBytes -= typeof copy === 'string' ? Buffer.byteLength(copy) : copy.length;
+      if (connection.state === 'open') write();
+      else callback?.(new InvalidStateError('the connection closed before this message was sent'));
+      next();
     });
+    return false;
+  }
+
+  private sendingFragments = false;
+
+  private sendCompressed(
+    deflate: PerMessageDeflate,
+    bytes: Buffer,
+    binary: boolean,
+    callback?: WriteCallback,
+  ) {
+    const connection = this.connection!;
+    // The caller may reuse its buffer once send() returns; deflate works on a copy.
+    const input = Buffer.from(bytes);
+    this.queuedBytes += input.length;
+    this.enqueue((next) => {
+      deflate.deflate(input, (error, deflated) => {
+        this.queuedBytes -= input.length;
+        if (error) {
+          callback?.(error);
+          this.reportError(error);
+          connection.fail(CloseCode.InternalError, 'compression failed');
+        } else if (connection.state === 'open') {
+          this.writeFrames(callback, () => connection.sendCompressed(binary, deflated!));
+        } else {
+          callback?.(new InvalidStateError('the connection closed before this message was sent'));
+        }
+        next();
+      });
+    });
+  }
+
+  private enqueue(job: (next: () => void) => void): void {
+    this.sendQueue.push(job);
+    if (!this.sendQueueBusy) this.runQueue();
+  }
+
+  private runQueue(): void {
+    const job = this.sendQueue.shift();
+    if (!job) {
+      this.sendQueueBusy = false;
+      return;
+    }
+    this.sendQueueBusy = true;
+    job(() => this.runQueue());
   }
 
   /** Send a ping (payload at most 125 bytes). */
@@ -194,21 +271,41 @@ export class WebSocket extends EventEmitter {
     }
     const connection = this.connection;
     if (!connection || connection.closeSent || connection.state === 'closed') return;
+    if (this.readyState === WebSocket.CLOSING && this.sendQueueBusy) return; // a Close is already queued
     this.readyState = WebSocket.CLOSING;
-    connection.close(code, reason);
-    this.armCloseTimer();
+    const close = () => {
+      connection.close(code, reason);
+      this.armCloseTimer();
+    };
+    // Messages sent before close() go out before the Close frame.
+    if (this.sendQueueBusy) {
+      this.enqueue((next) => {
+        close();
+        next();
+      });
+    } else {
+      close();
+    }
   }
 
   /** Take over an upgraded socket; `head` holds bytes that arrived with the handshake. */
-  [kAttach](socket: Duplex, head: Buffer, role: Role, settings: ConnectionSettings): void {
+  [kAttach](
+    socket: Duplex,
+    head: Buffer,
+    role: Role,
+    settings: ConnectionSettings,
+    deflate?: PerMessageDeflate,
+  ): void {
     this.socket = socket;
     this.settings = settings;
     this.abortHandshake = undefined;
+    this.deflate = deflate;
     this.connection = new Connection(this.protocolHandler(role), {
       role,
       maxMessageSize: settings.maxMessageSize,
       maxFrameSize: settings.maxFrameSize,
       autoPong: settings.autoPong,
+      compression: deflate !== undefined,
     });
     (socket as Socket).setNoDelay?.(true);
     (socket as Socket).setTimeout?.(0);
@@ -263,6 +360,22 @@ export class WebSocket extends EventEmitter {
         this.socket!.end();
         this.armCloseTimer();
       },
+      onCompressedMessage: (payload, isText) => {
+        this.inflating = true;
+        this.deflate!.inflate(payload, (error, data) => {
+          this.inflating = false;
+          const connection = this.connection!;
+          const socket = this.socket as Socket;
+          socket.cork?.();
+          try {
+            if (error) connection.fail(error.closeCode, error.message);
+            else connection.deliverInflated(data!, isText);
+          } finally {
+            socket.uncork?.();
+            if (this.closePending && !this.inflating) this.onSocketClose();
+          }
+        });
+      },
     };
   }
 
@@ -278,6 +391,13 @@ export class WebSocket extends EventEmitter {
   }
 
   private onSocketClose(): void {
+    // A message that arrived before TCP closed is still being inflated: report it first.
+    if (this.inflating) {
+      this.closePending = true;
+      return;
+    }
+    this.closePending = false;
+    this.deflate?.close();
     clearTimeout(this.closeTimer);
     const connection = this.connection!;
     this.readyState = WebSocket.CLOSED;

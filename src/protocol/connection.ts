@@ -33,6 +33,12 @@ export interface ConnectionHandler {
   onProtocolError(error: ProtocolError): void;
   /** This side should now close the TCP connection. */
   closeTransport(): void;
+  /**
+   * A complete compressed message (RSV1). Reading is paused until the
+   * transport calls deliverInflated() or fail(): zlib is asynchronous, and
+   * nothing received later may overtake this message.
+   */
+  onCompressedMessage?(payload: Buffer, isText: boolean): void;
 }
 
 export interface ConnectionOptions {
@@ -45,6 +51,8 @@ export interface ConnectionOptions {
   autoPong?: boolean;
   /** Randomness for client masking keys (default: crypto.getRandomValues). */
   randomFill?: RandomFill;
+  /** permessage-deflate is in use: RSV1 marks compressed messages. */
+  compression?: boolean;
 }
 
 type DataKind = typeof Opcode.Text | typeof Opcode.Binary;
@@ -69,6 +77,7 @@ export class Connection implements FrameSink {
   // Incoming frame and message being read.
   private frame: FrameHeader | null = null;
   private messageKind: DataKind | 0 = 0;
+  private messageCompressed = false;
   private messageLength = 0;
   private readonly messageBuffer = new MessageBuffer();
   /** A single-frame message received in one piece: delivered without a copy. */
@@ -91,6 +100,7 @@ export class Connection implements FrameSink {
       expectMasked: options.role === 'server',
       maxFrameSize: Math.min(options.maxFrameSize ?? this.maxMessageSize, this.maxMessageSize),
     });
+    this.parser.rsv1Allowed = options.compression === true;
     this.encodeOptions = {
       fin: true,
       rsv1: false,
@@ -119,6 +129,37 @@ export class Connection implements FrameSink {
   sendBinary(data: Uint8Array, fin = true): void {
     const opcode = this.beginDataFrame(Opcode.Binary, fin);
     this.writeAll(encodeFrame(opcode, data, this.frameOptions(fin)));
+  }
+
+  /** Send a whole message already compressed with permessage-deflate (RSV1 set). */
+  sendCompressed(isBinary: boolean, deflated: Uint8Array): void {
+    const opcode = this.beginDataFrame(isBinary ? Opcode.Binary : Opcode.Text, true);
+    this.writeAll(encodeFrame(opcode, deflated, { ...this.encodeOptions, rsv1: true }));
+  }
+
+  /**
+   * The transport inflated the message handed to onCompressedMessage: check it
+   * like any message (size, UTF-8), deliver it, and read on.
+   */
+  deliverInflated(data: Buffer, isText: boolean): void {
+    if (this.state === 'closed' && this.failure) return;
+    if (data.length > this.maxMessageSize) {
+      return this.fail(
+        CloseCode.MessageTooBig,
+        `message of more than ${this.maxMessageSize} bytes exceeds the limit`,
+      );
+    }
+    if (isText) {
+      if (!this.utf8.push(data) || !this.utf8.complete) {
+        this.utf8.reset();
+        return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
+      }
+      this.utf8.reset();
+      this.handler.onText(data.toString('utf8'));
+    } else {
+      this.handler.onBinary(data);
+    }
+    this.parser.resume();
   }
 
   ping(payload: Uint8Array = Buffer.alloc(0)): void {
@@ -210,6 +251,12 @@ export class Connection implements FrameSink {
 
   onFrameStart(header: FrameHeader): void {
     const { opcode } = header;
+    if (header.rsv1 && (opcode >= 0x8 || opcode === Opcode.Continuation)) {
+      return this.fail(
+        CloseCode.ProtocolError,
+        `RSV1 set on a ${opcode >= 0x8 ? 'control' : 'continuation'} frame (only a message's first frame may carry it)`,
+      );
+    }
     if (opcode >= 0x8) {
       this.frame = header;
       this.control = null;
@@ -224,6 +271,7 @@ export class Connection implements FrameSink {
       return this.fail(CloseCode.ProtocolError, 'new data frame while a fragmented message is unfinished');
     } else {
       this.messageKind = opcode as DataKind;
+      this.messageCompressed = header.rsv1;
     }
     if (this.messageLength + header.length > this.maxMessageSize) {
       return this.fail(
@@ -252,7 +300,8 @@ export class Connection implements FrameSink {
       this.controlFilled += data.length;
       return;
     }
-    if (this.messageKind === Opcode.Text && !this.utf8.push(data)) {
+    // Compressed text is checked after inflating.
+    if (this.messageKind === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
       return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
     }
     if (isWholePayload && frame.fin && frame.opcode !== Opcode.Continuation) {
@@ -274,7 +323,13 @@ export class Connection implements FrameSink {
     const kind = this.messageKind;
     const payload = this.wholePayload ?? this.messageBuffer.take();
     const textEndsCleanly = this.utf8.complete;
+    const compressed = this.messageCompressed;
     this.resetMessage();
+    if (compressed && this.handler.onCompressedMessage) {
+      this.parser.pause();
+      this.handler.onCompressedMessage(payload, kind === Opcode.Text);
+      return;
+    }
     if (kind === Opcode.Text) {
       if (!textEndsCleanly) {
         return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence');
@@ -287,6 +342,7 @@ export class Connection implements FrameSink {
 
   private resetMessage(): void {
     this.messageKind = 0;
+    this.messageCompressed = false;
     this.messageLength = 0;
     this.wholePayload = null;
     this.messageBuffer.clear();

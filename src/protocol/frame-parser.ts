@@ -52,6 +52,9 @@ export class FrameParser {
   private delivered = 0;
   /** RSV1 is legal only while an extension that defines it is in use. */
   rsv1Allowed = false;
+  /** While paused, input is kept, in order, until resume(). */
+  private paused = false;
+  private backlog: Buffer[] = [];
 
   constructor(
     private readonly sink: FrameSink,
@@ -67,7 +70,32 @@ export class FrameParser {
     return this.state === State.Stopped;
   }
 
+  /**
+   * Stop reading after the current frame (e.g. while a compressed message is
+   * being inflated): bytes already received and any that arrive later wait,
+   * so messages and control frames keep their order.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    while (!this.paused && this.backlog.length > 0 && this.state !== State.Stopped) {
+      this.push(this.backlog.shift()!);
+    }
+  }
+
+  /** Bytes waiting while paused. */
+  get backlogLength(): number {
+    return this.backlog.reduce((n, b) => n + b.length, 0);
+  }
+
   push(chunk: Buffer): void {
+    if (this.paused) {
+      this.backlog.push(chunk);
+      return;
+    }
     let offset = 0;
     const end = chunk.length;
     while (offset < end && this.state !== State.Stopped) {
@@ -75,6 +103,11 @@ export class FrameParser {
         offset = this.readHeader(chunk, offset);
       } else {
         offset = this.readPayload(chunk, offset);
+      }
+      // (The sink may have paused or stopped us during the step.)
+      if (this.paused && offset < end && (this.state as State) !== State.Stopped) {
+        this.backlog.push(chunk.subarray(offset));
+        return;
       }
     }
   }

@@ -145,12 +145,13 @@ describe('chat end to end in Chromium', { skip: missing }, () => {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
+    const exited = once(py, 'exit');
     let out = '';
     py.stdout.on('data', (d) => (out += d));
     await seesUsers(page, ['carol', 'py']);
     await say(page, 'ping python');
     await seesMessage(page, 'pong from python');
-    const [code] = await once(py, 'exit');
+    const [code] = await exited;
     assert.equal(code, 0);
     const seen = out
       .trim()

@@ -102,8 +102,8 @@ describe('client failures are clear and never thrown', () => {
     [
       'an extension that was not offered',
       (key) =>
-        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
-      /extension "permessage-deflate", which was not offered/,
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\nSec-WebSocket-Extensions: x-custom-compress\r\n\r\n`,
+      /extension "x-custom-compress", which was not offered/,
     ],
   ];
   for (const [name, respond, message] of badResponses) {
