@@ -106,7 +106,8 @@ export class FrameParser {
       }
       // (The sink may have paused or stopped us during the step.)
       if (this.paused && offset < end && (this.state as State) !== State.Stopped) {
-        this.backlog.push(chunk.subarray(offset));
+        // The rest of this chunk comes before anything already waiting.
+        this.backlog.unshift(chunk.subarray(offset));
         return;
       }
     }

@@ -43,7 +43,7 @@ export async function rawExchange(port: number, request: string | Buffer, timeou
  * A hand-driven client: performs the handshake, then lets the test write raw
  * frames and read raw bytes, to play a misbehaving or slow peer.
  */
-export async function rawClient(port: number, path = '/') {
+export async function rawClient(port: number, path = '/', extraHeaders = '') {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
   let buffer = Buffer.alloc(0);
@@ -65,7 +65,7 @@ export async function rawClient(port: number, path = '/') {
     wake();
   });
   await once(socket, 'connect');
-  socket.write(HANDSHAKE(path));
+  socket.write(HANDSHAKE(path, extraHeaders));
   const client = {
     socket,
     get ended() {
