@@ -28,6 +28,7 @@ Options:
   --ca FILE                trust this PEM CA certificate for wss://
   --insecure               do not verify the server's TLS certificate
   --max-message N          largest message accepted, in bytes (default 67108864)
+  --no-deflate             do not offer permessage-deflate (offered by default)
   -h, --help               show this help
 
 Exit status: 0 after a normal close (1000/1001), 1 when the connection fails
@@ -57,6 +58,7 @@ export async function runConnect(args: string[]): Promise<number> {
       ca: { type: 'string' },
       insecure: { type: 'boolean' },
       'max-message': { type: 'string' },
+      'no-deflate': { type: 'boolean' },
     },
     1,
   );
@@ -134,6 +136,7 @@ function clientOptions(values: Record<string, unknown>): ClientOptions {
   if (Object.keys(headers).length > 0) options.headers = headers;
   if (values.ca !== undefined) options.ca = readFlagFile(values.ca as string);
   if (values.insecure) options.rejectUnauthorized = false;
+  options.perMessageDeflate = values['no-deflate'] !== true;
   if (values['max-message'] !== undefined) {
     const n = Number(values['max-message']);
     if (!Number.isInteger(n) || n < 1) {

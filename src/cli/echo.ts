@@ -12,6 +12,7 @@ Options:
   --tls-cert FILE   serve wss:// with this PEM certificate (needs --tls-key)
   --tls-key FILE    PEM private key for --tls-cert
   --max-message N   largest message accepted, in bytes (default 67108864)
+  --no-deflate      do not negotiate permessage-deflate (on by default)
   -h, --help        show this help
 `;
 
@@ -22,6 +23,7 @@ export async function runEcho(args: string[]): Promise<void> {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'max-message': { type: 'string' },
+    'no-deflate': { type: 'boolean' },
   });
   const port = parsePort(values.port as string | undefined, 9001);
   let maxMessageSize: number | undefined;
@@ -34,7 +36,13 @@ export async function runEcho(args: string[]): Promise<void> {
     }
   }
   const tls = readTlsFlags(values);
-  const server = new WebSocketServer({ port, host: values.host as string | undefined, tls, maxMessageSize });
+  const server = new WebSocketServer({
+    port,
+    host: values.host as string | undefined,
+    tls,
+    maxMessageSize,
+    perMessageDeflate: values['no-deflate'] !== true,
+  });
   server.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => {
       if (ws.readyState === ws.OPEN) ws.send(data, { binary: isBinary });

@@ -173,6 +173,46 @@ describe('socketeer CLI', () => {
     await server.close();
   });
 
+  test('echo and connect --echo negotiate permessage-deflate by default; --no-deflate turns it off', async () => {
+    const { child, port } = await startEcho();
+    try {
+      const compressed = await WebSocket.connect(`ws://127.0.0.1:${port}/`);
+      assert.match(compressed.extensions, /^permessage-deflate/);
+      compressed.close();
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    const plain = spawn(
+      process.execPath,
+      [BIN, 'echo', '--port', '0', '--host', '127.0.0.1', '--no-deflate'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    plain.stdout.on('data', (d) => (out += d));
+    for (let i = 0; i < 200 && !/:(\d+)\n/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+    const ws = await WebSocket.connect(`ws://127.0.0.1:${/:(\d+)\n/.exec(out)![1]}/`);
+    assert.equal(ws.extensions, '');
+    ws.close();
+    plain.kill('SIGTERM');
+    await once(plain, 'exit');
+
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    const offers: Array<string | undefined> = [];
+    server.on('connection', (peer, req) => {
+      offers.push(req.headers['sec-websocket-extensions']);
+      peer.close(1000);
+    });
+    await server.listening();
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    assert.equal((await cli(['connect', '--echo', url])).code, 0);
+    assert.equal((await cli(['connect', '--echo', '--no-deflate', url])).code, 0);
+    assert.deepEqual(offers, ['permessage-deflate; client_max_window_bits', undefined]);
+    await server.close();
+  });
+
   test('connect to a closed port: exit 1 with a one-line cause', async () => {
     const r = await cli(['connect', 'ws://127.0.0.1:1/']);
     assert.equal(r.code, 1);

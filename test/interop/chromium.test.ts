@@ -53,9 +53,16 @@ async function browserScript(url: string) {
   return out;
 }
 
-for (const secure of [false, true]) {
+for (const [secure, deflate] of [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const) {
   const scheme = secure ? 'wss' : 'ws';
-  describe(`Chromium <-> socketeer server (${scheme})`, { skip: missing }, () => {
+  describe(`Chromium <-> socketeer server (${scheme}${deflate ? ', permessage-deflate' : ''})`, {
+    skip: missing,
+  }, () => {
     let browser: Browser;
     let server: WebSocketServer;
     let port: number;
@@ -68,6 +75,7 @@ for (const secure of [false, true]) {
         host: '127.0.0.1',
         protocols: ['chat.v1'],
         tls: tls ? { cert: tls.cert, key: tls.key } : undefined,
+        perMessageDeflate: deflate ? { threshold: 0 } : false,
       });
       server.on('connection', (ws) => {
         ws.on('close', (code, reason) => closes.push([code, reason]));
@@ -97,9 +105,12 @@ for (const secure of [false, true]) {
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();
       const out = await page.evaluate(browserScript, `${scheme}://localhost:${port}/`);
+      // Chromium always offers permessage-deflate with client_max_window_bits.
+      if (deflate) assert.match(String(out.extensions), /^permessage-deflate/);
+      else assert.equal(out.extensions, '');
+      delete out.extensions;
       assert.deepEqual(out, {
         protocol: '',
-        extensions: '',
         text: 'héllo chromium',
         binary: [1, 2, 3, 250],
         bigOk: true,

@@ -34,9 +34,15 @@ async function requirePythonWebsockets(t: TestContext): Promise<boolean> {
   }
 }
 
-for (const secure of [false, true]) {
+for (const [secure, compression] of [
+  [false, ''],
+  [true, ''],
+  [false, 'deflate'],
+  [true, 'deflate'],
+] as const) {
   const scheme = secure ? 'wss' : 'ws';
-  describe(`Python websockets (${scheme})`, () => {
+  const env = { ...process.env, WS_COMPRESSION: compression };
+  describe(`Python websockets (${scheme}${compression ? ', permessage-deflate' : ''})`, () => {
     test('Python client -> socketeer server', async (t) => {
       if (!(await requirePythonWebsockets(t))) return;
       const tls = secure ? makeCertificate() : null;
@@ -44,6 +50,7 @@ for (const secure of [false, true]) {
         port: 0,
         host: '127.0.0.1',
         tls: tls ? { cert: tls.cert, key: tls.key } : undefined,
+        perMessageDeflate: compression !== '',
       });
       const closes: Array<[number, string]> = [];
       server.on('connection', (ws) => {
@@ -54,7 +61,7 @@ for (const secure of [false, true]) {
       const port = (server.address() as AddressInfo).port;
       const args = [join(scripts, 'client.py'), `${scheme}://localhost:${port}/`];
       if (tls) args.push(tls.certFile);
-      const { stdout } = await run(PYTHON, args, { timeout: 30_000 });
+      const { stdout } = await run(PYTHON, args, { timeout: 30_000, env });
       const results = JSON.parse(stdout.trim().split('\n').pop()!);
       assert.deepEqual(results, {
         text: 'héllo from python',
@@ -63,6 +70,7 @@ for (const secure of [false, true]) {
         fragmented: 'frag-mented',
         pong: true,
         close_code: 4002,
+        extensions: compression ? ['permessage-deflate'] : [],
       });
       await server.close();
       assert.deepEqual(closes, [[4002, 'python done']]);
@@ -75,11 +83,14 @@ for (const secure of [false, true]) {
       const files = tls ? [tls.certFile, tls.keyFile] : [];
       const py = spawn(PYTHON, [join(scripts, 'server.py'), ...files], {
         stdio: ['pipe', 'pipe', 'inherit'],
+        env,
       });
       try {
         const [portLine] = await once(py.stdout, 'data');
         const port = Number(String(portLine).trim());
         const ws = await WebSocket.connect(`${scheme}://localhost:${port}/`, { ca: tls?.cert });
+        if (compression) assert.match(ws.extensions, /^permessage-deflate/);
+        else assert.equal(ws.extensions, '');
         const next = async () => (await once(ws, 'message')) as [string | Buffer, boolean];
         ws.send('hello python');
         assert.deepEqual(await next(), ['hello python', false]);

@@ -2,6 +2,7 @@
 socketeer echo server and prints one JSON line with what it observed."""
 import asyncio
 import json
+import os
 import ssl
 import sys
 
@@ -13,7 +14,7 @@ async def main(url, cafile):
     if url.startswith("wss://"):
         ctx = ssl.create_default_context(cafile=cafile)
     results = {}
-    async with websockets.connect(url, ssl=ctx, max_size=None, compression=None) as ws:
+    async with websockets.connect(url, ssl=ctx, max_size=None, compression=os.environ.get("WS_COMPRESSION") or None) as ws:
         await ws.send("héllo from python")
         results["text"] = await ws.recv()
         await ws.send(bytes(range(256)))
@@ -29,6 +30,7 @@ async def main(url, cafile):
         results["pong"] = True
         await ws.close(code=4002, reason="python done")
         results["close_code"] = ws.close_code
+        results["extensions"] = [e.name for e in ws.extensions]
     print(json.dumps(results), flush=True)
 
 
