@@ -57,7 +57,8 @@ export interface ServerOptions {
   /**
    * permessage-deflate (RFC 7692): true, or options (context takeover, window
    * bits, threshold, level, memLevel). Default false: compression costs memory
-   * per connection (see the README).
+   * per connection (see the README). When on, serverNoContextTakeover defaults
+   * to true (the server's deflate context is freed after each message).
    */
   perMessageDeflate?: boolean | DeflateOptions;
 }
@@ -164,7 +165,11 @@ export class WebSocketServer extends EventEmitter {
     this.path = path;
     this.protocols = options.protocols;
     this.selectProtocol = checkFunction<ProtocolSelector>(WHAT, 'handleProtocols', options.handleProtocols);
-    this.deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate);
+    const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate);
+    // A deflate context costs ~256 KiB; held for the life of every connection it
+    // dominates memory. The server may always decline its own context takeover,
+    // so by default it does, and frees the context after each message.
+    this.deflateOptions = deflateOptions && { serverNoContextTakeover: true, ...deflateOptions };
 
     if (options.noServer) {
       this.ownsHttpServer = false;

@@ -26,7 +26,8 @@ const text = 'All work and no play makes Jack a dull boy. '.repeat(5000); // ~22
 
 describe('permessage-deflate over real sockets', () => {
   const configs: Array<[string, DeflateOptions, DeflateOptions]> = [
-    ['defaults', {}, {}],
+    ['defaults (server drops its context after each message)', {}, {}],
+    ['context takeover both ways', { serverNoContextTakeover: false }, {}],
     ['no context takeover', { serverNoContextTakeover: true, clientNoContextTakeover: true }, {}],
     [
       'client asks for no context takeover',
@@ -79,7 +80,10 @@ describe('permessage-deflate over real sockets', () => {
       serverSocket = req.socket as Socket;
     });
     const ws = await WebSocket.connect(url, { perMessageDeflate: { clientMaxWindowBits: 8 } });
-    assert.equal(ws.extensions, 'permessage-deflate; server_max_window_bits=8; client_max_window_bits=8');
+    assert.equal(
+      ws.extensions,
+      'permessage-deflate; server_no_context_takeover; server_max_window_bits=8; client_max_window_bits=8',
+    );
     ws.send(text);
     assert.equal((await once(ws, 'message'))[0], text);
     assert.ok(serverSocket!.bytesWritten > text.length, 'the reply went uncompressed');
