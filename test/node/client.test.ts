@@ -105,6 +105,12 @@ describe('client failures are clear and never thrown', () => {
         `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\nSec-WebSocket-Extensions: x-custom-compress\r\n\r\n`,
       /extension "x-custom-compress", which was not offered/,
     ],
+    [
+      'an invalid permessage-deflate answer',
+      (key) =>
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n`,
+      /invalid permessage-deflate response: client_max_window_bits needs a value in a response/,
+    ],
   ];
   for (const [name, respond, message] of badResponses) {
     test(`the client fails on ${name}`, async () => {
