@@ -7,6 +7,7 @@ import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
 import { type ClientOptions, startClientHandshake } from './client.js';
 import type { PerMessageDeflate } from './deflate.js';
+import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 
 /**
  * A WebSocket connection over a Node stream, for both ends: the client creates
@@ -20,7 +21,7 @@ import type { PerMessageDeflate } from './deflate.js';
  * error is also kept in `lastError` and its message becomes the close reason.
  */
 
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+export type { SendData } from './send-queue.js';
 export type WriteCallback = (error?: Error | null) => void;
 
 export interface SendOptions {
@@ -98,9 +99,9 @@ export class WebSocket extends EventEmitter {
   private abortHandshake: ((reason: string) => void) | undefined;
   private deflate: PerMessageDeflate | undefined;
   /** While compressed sends are in flight, later sends (and the Close) wait here, in order. */
-  private sendQueue: Array<(next: () => void) => void> = [];
-  private sendQueueBusy = false;
-  private queuedBytes = 0;
+  private readonly sendQueue = new SendQueue();
+  /** An unfinished fragmented message is being sent (never compressed). */
+  private sendingFragments = false;
   /** A compressed message is being inflated; 'close' waits for it. */
   private inflating = false;
   private closePending = false;
@@ -132,7 +133,7 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued for sending but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return (this.socket?.writableLength ?? 0) + this.queuedBytes;
+    return (this.socket?.writableLength ?? 0) + this.sendQueue.bytes;
   }
 
   get remoteAddress(): string | undefined {
@@ -159,47 +160,48 @@ export class WebSocket extends EventEmitter {
     const connection = this.connection!;
     const deflate = this.deflate;
     if (deflate?.canCompress && fin && options?.compress !== false && !this.sendingFragments) {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+      // Strings become a fresh buffer; the caller's buffers are copied, since
+      // they may be reused as soon as send() returns and zlib reads later.
+      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(toBuffer(data));
       if (bytes.length >= deflate.threshold) {
         this.sendCompressed(deflate, bytes, binary, callback);
         return true;
       }
     }
     this.sendingFragments = !fin;
-    const write = () =>
-      this.writeFrames(callback, () => {
-        if (binary) connection.sendBinary(toBuffer(data), fin);
-        else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
-      });
-    if (!this.sendQueueBusy) return write();
+    if (!this.sendQueue.busy) return this.writeData(data, binary, fin, callback);
     // Keep the order behind compressed messages still being deflated.
-    const copy = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
-    data = copy;
-    this.queuedBytes += typeof copy === 'string' ? Buffer.byteLength(copy) : copy.length;
-    this.enqueue((next) => {
-      this.queuedBytes -= typeof copy === 'string' ? Buffer.byteLength(copy) : copy.length;
-      if (connection.state === 'open') write();
+    const payload = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    this.sendQueue.bytes += size;
+    this.sendQueue.push((next) => {
+      this.sendQueue.bytes -= size;
+      if (connection.state === 'open') this.writeData(payload, binary, fin, callback);
       else callback?.(new InvalidStateError('the connection closed before this message was sent'));
       next();
     });
     return false;
   }
 
-  private sendingFragments = false;
+  private writeData(data: SendData, binary: boolean, fin: boolean, callback?: WriteCallback): boolean {
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => {
+      if (binary) connection.sendBinary(toBuffer(data), fin);
+      else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
+    });
+  }
 
   private sendCompressed(
     deflate: PerMessageDeflate,
-    bytes: Buffer,
+    input: Buffer,
     binary: boolean,
     callback?: WriteCallback,
   ) {
     const connection = this.connection!;
-    // The caller may reuse its buffer once send() returns; deflate works on a copy.
-    const input = Buffer.from(bytes);
-    this.queuedBytes += input.length;
-    this.enqueue((next) => {
+    this.sendQueue.bytes += input.length;
+    this.sendQueue.push((next) => {
       deflate.deflate(input, (error, deflated) => {
-        this.queuedBytes -= input.length;
+        this.sendQueue.bytes -= input.length;
         if (error) {
           callback?.(error);
           this.reportError(error);
@@ -212,21 +214,6 @@ export class WebSocket extends EventEmitter {
         next();
       });
     });
-  }
-
-  private enqueue(job: (next: () => void) => void): void {
-    this.sendQueue.push(job);
-    if (!this.sendQueueBusy) this.runQueue();
-  }
-
-  private runQueue(): void {
-    const job = this.sendQueue.shift();
-    if (!job) {
-      this.sendQueueBusy = false;
-      return;
-    }
-    this.sendQueueBusy = true;
-    job(() => this.runQueue());
   }
 
   /** Send a ping (payload at most 125 bytes). */
@@ -271,15 +258,15 @@ export class WebSocket extends EventEmitter {
     }
     const connection = this.connection;
     if (!connection || connection.closeSent || connection.state === 'closed') return;
-    if (this.readyState === WebSocket.CLOSING && this.sendQueueBusy) return; // a Close is already queued
+    if (this.readyState === WebSocket.CLOSING && this.sendQueue.busy) return; // a Close is already queued
     this.readyState = WebSocket.CLOSING;
     const close = () => {
       connection.close(code, reason);
       this.armCloseTimer();
     };
     // Messages sent before close() go out before the Close frame.
-    if (this.sendQueueBusy) {
-      this.enqueue((next) => {
+    if (this.sendQueue.busy) {
+      this.sendQueue.push((next) => {
         close();
         next();
       });
@@ -451,14 +438,4 @@ export class WebSocket extends EventEmitter {
     this.lastError = error;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
-}
-
-function toBuffer(data: SendData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (typeof data === 'string') return Buffer.from(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(
-    `expected a string, Buffer, ArrayBuffer or typed array; got ${data === null ? 'null' : typeof data}`,
-  );
 }
