@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import { findBinary } from '../system.js';
 
 const BIN = new URL('../../../bin/socketeer.js', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -210,6 +211,54 @@ describe('socketeer CLI', () => {
     assert.equal((await cli(['connect', '--echo', url])).code, 0);
     assert.equal((await cli(['connect', '--echo', '--no-deflate', url])).code, 0);
     assert.deepEqual(offers, ['permessage-deflate; client_max_window_bits', undefined]);
+    await server.close();
+  });
+
+  test('connect on a terminal: prompt, /ping, /close, colour unless NO_COLOR', async (t) => {
+    if (!findBinary('script')) {
+      t.skip('script (bsdutils) not found');
+      return;
+    }
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    server.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    await server.listening();
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    for (const noColor of [false, true]) {
+      const env = { ...process.env };
+      if (noColor) env.NO_COLOR = '1';
+      else delete env.NO_COLOR;
+      // script(1) runs the client on a pseudo-terminal, so stdin.isTTY is true.
+      const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} connect ${url}`, '/dev/null'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env,
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g');
+      const plain = () => out.replace(ansi, '');
+      const until = async (pattern: RegExp) => {
+        for (let i = 0; i < 200 && !pattern.test(plain()); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.match(plain(), pattern);
+      };
+      await until(/connected to ws:\/\/127\.0\.0\.1:\d+\/; \/help for commands/);
+      child.stdin.write('hello tty\r');
+      await until(/< hello tty/);
+      child.stdin.write('/ping are you there\r');
+      await until(/pong are you there/);
+      child.stdin.write('/close 1005\r');
+      await until(/close code must be 1000 or an integer in 3000-4999/);
+      child.stdin.write('/close 4000 bye\r');
+      const exited = once(child, 'exit');
+      await until(/closed: 4000 bye/);
+      child.stdin.end(); // script(1) keeps reading its input until it ends
+      const [code] = await exited;
+      assert.equal(code, 0, 'a close the user asked for is a normal end');
+      assert.equal(
+        out.includes('\u001b[32m'),
+        !noColor,
+        noColor ? 'no colour with NO_COLOR' : 'colour on a terminal',
+      );
+    }
     await server.close();
   });
 
