@@ -7,6 +7,7 @@ import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
 import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
 import { acceptOffer } from '../protocol/permessage-deflate.js';
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
+import { HeartbeatMonitor } from './heartbeat.js';
 import {
   checkBoolean,
   checkFunction,
@@ -61,6 +62,12 @@ export interface ServerOptions {
    * to true (the server's deflate context is freed after each message).
    */
   perMessageDeflate?: boolean | DeflateOptions;
+  /** Ping connections quiet for this many ms (default 30000; 0 turns heartbeats off). */
+  heartbeatInterval?: number;
+  /** Terminate (1006) a peer that sends nothing within this many ms of a ping (default 10000). */
+  heartbeatTimeout?: number;
+  /** Close (1001) connections without a data message for this many ms (default 0: never). */
+  idleTimeout?: number;
 }
 
 const SERVER_OPTIONS = [
@@ -77,6 +84,9 @@ const SERVER_OPTIONS = [
   'closeTimeout',
   'autoPong',
   'perMessageDeflate',
+  'heartbeatInterval',
+  'heartbeatTimeout',
+  'idleTimeout',
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -117,6 +127,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly ownsHttpServer: boolean;
   private readonly route: UpgradeRoute | undefined;
   private readonly deflateOptions: DeflateOptions | null;
+  private readonly heartbeat: HeartbeatMonitor;
   private closing = false;
 
   constructor(options: ServerOptions, onListening?: () => void) {
@@ -170,6 +181,15 @@ export class WebSocketServer extends EventEmitter {
     // dominates memory. The server may always decline its own context takeover,
     // so by default it does, and frees the context after each message.
     this.deflateOptions = deflateOptions && { serverNoContextTakeover: true, ...deflateOptions };
+    const day = 24 * 3600 * 1000;
+    this.heartbeat = new HeartbeatMonitor(
+      {
+        interval: checkInteger(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0, day, 'ms') ?? 30_000,
+        timeout: checkInteger(WHAT, 'heartbeatTimeout', options.heartbeatTimeout, 1, day, 'ms') ?? 10_000,
+        idleTimeout: checkInteger(WHAT, 'idleTimeout', options.idleTimeout, 0, day, 'ms') ?? 0,
+      },
+      () => this.clients,
+    );
 
     if (options.noServer) {
       this.ownsHttpServer = false;
@@ -258,7 +278,11 @@ export class WebSocketServer extends EventEmitter {
       : undefined;
     ws[kAttach](socket, head, 'server', this.settings, deflate);
     this.clients.add(ws);
-    ws.once('close', () => this.clients.delete(ws));
+    this.heartbeat.start();
+    ws.once('close', () => {
+      this.clients.delete(ws);
+      if (this.clients.size === 0) this.heartbeat.stop();
+    });
     callback?.(ws, request);
     this.emit('connection', ws, request);
   }
@@ -270,6 +294,7 @@ export class WebSocketServer extends EventEmitter {
    */
   close(callback?: (error?: Error) => void): Promise<void> {
     this.closing = true;
+    this.heartbeat.stop();
     if (this.route && this.httpServer) removeRoute(this.httpServer, this.route);
     const waits: Promise<unknown>[] = [];
     for (const ws of this.clients) {

@@ -7,6 +7,16 @@ import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
 import { type ClientOptions, startClientHandshake } from './client.js';
 import type { PerMessageDeflate } from './deflate.js';
+import {
+  coarseClock,
+  kHeartbeatPing,
+  kHeartbeatTimeout,
+  kIdleTimeout,
+  kLastMessage,
+  kLastReceived,
+  kPingSentAt,
+  type Monitored,
+} from './heartbeat.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 
 /**
@@ -65,7 +75,7 @@ export interface WebSocket {
 }
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
-export class WebSocket extends EventEmitter {
+export class WebSocket extends EventEmitter implements Monitored {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -105,6 +115,12 @@ export class WebSocket extends EventEmitter {
   /** A compressed message is being inflated; 'close' waits for it. */
   private inflating = false;
   private closePending = false;
+  /** Why this side dropped the connection, when it did (heartbeat timeout, ...). */
+  private dropReason: string | undefined;
+  // Heartbeat bookkeeping (see heartbeat.ts), in coarse-clock milliseconds.
+  [kLastReceived] = 0;
+  [kLastMessage] = 0;
+  [kPingSentAt] = 0;
 
   /**
    * Connect to a ws:// or wss:// URL. (Server-side sockets are created by
@@ -275,6 +291,20 @@ export class WebSocket extends EventEmitter {
     }
   }
 
+  [kHeartbeatPing](): void {
+    if (this.readyState === WebSocket.OPEN) this.ping();
+  }
+
+  /** The peer did not answer a ping: drop it, reported as 1006 with the reason. */
+  [kHeartbeatTimeout](reason: string): void {
+    this.dropReason = reason;
+    this.terminate();
+  }
+
+  [kIdleTimeout](reason: string): void {
+    this[kCloseUnchecked](CloseCode.GoingAway, reason);
+  }
+
   /** Take over an upgraded socket; `head` holds bytes that arrived with the handshake. */
   [kAttach](
     socket: Duplex,
@@ -287,6 +317,10 @@ export class WebSocket extends EventEmitter {
     this.settings = settings;
     this.abortHandshake = undefined;
     this.deflate = deflate;
+    const now = Date.now();
+    coarseClock.now = now;
+    this[kLastReceived] = now;
+    this[kLastMessage] = now;
     this.connection = new Connection(this.protocolHandler(role), {
       role,
       maxMessageSize: settings.maxMessageSize,
@@ -330,8 +364,14 @@ export class WebSocket extends EventEmitter {
         if (this.collected) this.collected.push(data);
         else this.socket!.write(data);
       },
-      onText: (text) => this.emit('message', text, false),
-      onBinary: (data) => this.emit('message', data, true),
+      onText: (text) => {
+        this[kLastMessage] = coarseClock.now;
+        this.emit('message', text, false);
+      },
+      onBinary: (data) => {
+        this[kLastMessage] = coarseClock.now;
+        this.emit('message', data, true);
+      },
       onPing: (payload) => this.emit('ping', payload),
       onPong: (payload) => this.emit('pong', payload),
       onCloseFrame: () => {
@@ -367,6 +407,7 @@ export class WebSocket extends EventEmitter {
   }
 
   private onData(chunk: Buffer): void {
+    this[kLastReceived] = coarseClock.now;
     const socket = this.socket!;
     // Everything written while one chunk is processed (pongs, echoes) leaves in one writev.
     (socket as Socket).cork?.();
@@ -397,7 +438,9 @@ export class WebSocket extends EventEmitter {
       this.closeReason = connection.failure.message;
     } else {
       this.closeCode = CloseCode.Abnormal;
-      this.closeReason = this.lastError ? this.lastError.message : 'connection closed without a Close frame';
+      this.closeReason =
+        this.dropReason ??
+        (this.lastError ? this.lastError.message : 'connection closed without a Close frame');
     }
     this.emit('close', this.closeCode, this.closeReason);
   }
