@@ -7,7 +7,13 @@
  */
 
 export type { ClientOptions } from './node/client.js';
-export { type ProtocolSelector, type ServerOptions, WebSocketServer } from './node/server.js';
+export {
+  type Authenticator,
+  type AuthResult,
+  type ProtocolSelector,
+  type ServerOptions,
+  WebSocketServer,
+} from './node/server.js';
 export { type SendData, type SendOptions, WebSocket, type WriteCallback } from './node/websocket.js';
 export { CloseCode } from './protocol/constants.js';
 export { HandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';

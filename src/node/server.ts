@@ -31,6 +31,17 @@ export type ProtocolSelector = (
   request: http.IncomingMessage,
 ) => string | false | undefined;
 
+/**
+ * The result of `authenticate`: accept (optionally attaching `user` to the
+ * WebSocket), or refuse with an HTTP status, a short body and headers.
+ */
+export type AuthResult =
+  | undefined
+  | { user?: unknown }
+  | { reject: number; body?: string; headers?: Record<string, string> };
+
+export type Authenticator = (request: http.IncomingMessage) => AuthResult | Promise<AuthResult>;
+
 export interface ServerOptions {
   /** Listen on this port (0 picks a free one). */
   port?: number;
@@ -62,6 +73,14 @@ export interface ServerOptions {
    * to true (the server's deflate context is freed after each message).
    */
   perMessageDeflate?: boolean | DeflateOptions;
+  /**
+   * Decide on each handshake before it completes: sees the request (headers,
+   * URL, `request.socket.remoteAddress`, and on TLS `getPeerCertificate()`).
+   * May be async. Throwing answers 500.
+   */
+  authenticate?: Authenticator;
+  /** Allowed Origin values (e.g. "https://example.com"); others get 403. Requests without Origin (non-browsers) pass. */
+  origins?: string[];
   /** Ping connections quiet for this many ms (default 30000; 0 turns heartbeats off). */
   heartbeatInterval?: number;
   /** Terminate (1006) a peer that sends nothing within this many ms of a ping (default 10000). */
@@ -87,6 +106,8 @@ const SERVER_OPTIONS = [
   'heartbeatInterval',
   'heartbeatTimeout',
   'idleTimeout',
+  'authenticate',
+  'origins',
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -128,6 +149,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly route: UpgradeRoute | undefined;
   private readonly deflateOptions: DeflateOptions | null;
   private readonly heartbeat: HeartbeatMonitor;
+  private readonly authenticate: Authenticator | undefined;
+  private readonly origins: Set<string> | undefined;
   private closing = false;
 
   constructor(options: ServerOptions, onListening?: () => void) {
@@ -181,6 +204,15 @@ export class WebSocketServer extends EventEmitter {
     // dominates memory. The server may always decline its own context takeover,
     // so by default it does, and frees the context after each message.
     this.deflateOptions = deflateOptions && { serverNoContextTakeover: true, ...deflateOptions };
+    this.authenticate = checkFunction<Authenticator>(WHAT, 'authenticate', options.authenticate);
+    if (options.origins !== undefined) {
+      if (!Array.isArray(options.origins) || !options.origins.every((o) => typeof o === 'string')) {
+        throw new TypeError(
+          `${WHAT}: option "origins" must be an array of strings such as "https://example.com"`,
+        );
+      }
+      this.origins = new Set(options.origins.map((o) => o.toLowerCase()));
+    }
     const day = 24 * 3600 * 1000;
     this.heartbeat = new HeartbeatMonitor(
       {
@@ -262,6 +294,46 @@ export class WebSocketServer extends EventEmitter {
         protocol = check.protocols.find((p) => this.protocols!.includes(p));
       }
     }
+    const origin = request.headers.origin;
+    if (this.origins && origin !== undefined && !this.origins.has(origin.toLowerCase())) {
+      return rejectSocket(socket, 403, `origin ${origin} is not allowed`);
+    }
+    if (!this.authenticate) {
+      return this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback);
+    }
+    // Nothing is allocated for the connection until the hook has said yes.
+    const failed = (error: Error) => {
+      rejectSocket(socket, 500, 'authentication failed');
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    };
+    Promise.resolve()
+      .then(() => this.authenticate!(request))
+      .then((result) => {
+        if (result && 'reject' in result) {
+          const status = result.reject;
+          if (!Number.isInteger(status) || status < 400 || status > 599) {
+            return failed(
+              new RangeError(`authenticate: reject must be an HTTP status from 400 to 599; got ${status}`),
+            );
+          }
+          return rejectSocket(socket, status, result.body ?? 'handshake refused', result.headers);
+        }
+        const user = result && 'user' in result ? result.user : undefined;
+        this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback, user);
+      }, failed);
+  }
+
+  private completeUpgrade(
+    request: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    check: Extract<ReturnType<typeof validateClientRequest>, { ok: true }>,
+    protocol: string | undefined,
+    onEarlyError: () => void,
+    callback: ((ws: WebSocket, request: http.IncomingMessage) => void) | undefined,
+    user?: unknown,
+  ): void {
+    if (this.closing) return rejectSocket(socket, 503, 'server is shutting down');
     if (!socket.writable || !socket.readable) {
       socket.destroy();
       return;
@@ -270,6 +342,7 @@ export class WebSocketServer extends EventEmitter {
     socket.write(buildAcceptResponse(check.key, { protocol, extensions: agreed?.response }));
     socket.off('error', onEarlyError);
     const ws = new WebSocket(null);
+    ws.user = user;
     ws.protocol = protocol ?? '';
     ws.extensions = agreed?.response ?? '';
     ws.url = request.url ?? '/';

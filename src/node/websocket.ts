@@ -99,6 +99,8 @@ export class WebSocket extends EventEmitter implements Monitored {
   wasClean = false;
   /** The last error seen (handshake, protocol or socket), whether or not 'error' had listeners. */
   lastError: Error | undefined;
+  /** Server side: what the `authenticate` hook attached to this connection. */
+  user: unknown;
 
   private socket: Duplex | null = null;
   private connection: Connection | null = null;

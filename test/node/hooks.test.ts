@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe, test } from 'node:test';
+import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocket } from '../../src/node/websocket.js';
+import type { HandshakeError } from '../../src/protocol/errors.js';
+import { HANDSHAKE, startServer } from './net-helpers.js';
+
+function refusal(url: string, headers: Record<string, string> = {}): Promise<HandshakeError> {
+  return WebSocket.connect(url, { headers }).then(
+    () => assert.fail('the handshake should have been refused'),
+    (e: HandshakeError) => e,
+  );
+}
+
+describe('handshake hooks', () => {
+  test('authenticate: async accept with user data, reject with status, headers and body', async () => {
+    const { server, url } = await startServer({
+      authenticate: async (req) => {
+        await new Promise((r) => setTimeout(r, 10));
+        const token = req.headers.authorization;
+        if (token !== 'Bearer good') {
+          return {
+            reject: 401,
+            body: 'a valid token is required',
+            headers: { 'WWW-Authenticate': 'Bearer' },
+          };
+        }
+        return { user: { name: 'ada', from: req.socket.remoteAddress } };
+      },
+    });
+    const users: unknown[] = [];
+    server.on('connection', (ws) => users.push(ws.user));
+    const refused = await refusal(url, { Authorization: 'Bearer bad' });
+    assert.equal(refused.statusCode, 401);
+    assert.equal(refused.headers?.['www-authenticate'], 'Bearer');
+    assert.equal(refused.body, 'a valid token is required\n');
+    assert.equal(server.clients.size, 0);
+    const ws = await WebSocket.connect(url, { headers: { Authorization: 'Bearer good' } });
+    assert.deepEqual(users, [{ name: 'ada', from: '127.0.0.1' }]);
+    ws.close();
+    await server.close();
+  });
+
+  test('a hook that throws answers 500 (and reports the error); an invalid status too', async () => {
+    let mode = 'throw';
+    const { server, url } = await startServer({
+      authenticate: () => {
+        if (mode === 'throw') throw new Error('database down');
+        return { reject: 200 };
+      },
+    });
+    const errors: Error[] = [];
+    server.on('error', (e) => errors.push(e));
+    assert.equal((await refusal(url)).statusCode, 500);
+    mode = 'bad status';
+    assert.equal((await refusal(url)).statusCode, 500);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['database down', 'authenticate: reject must be an HTTP status from 400 to 599; got 200'],
+    );
+    await server.close();
+  });
+
+  test('a client that leaves during a slow hook causes no connection and no crash', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { server, port } = await startServer({ authenticate: () => gate.then(() => undefined) });
+    let connections = 0;
+    server.on('connection', () => connections++);
+    const { createConnection } = await import('node:net');
+    const socket = createConnection(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(HANDSHAKE('/'));
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(connections, 0);
+    await server.close();
+  });
+
+  test('origin allow-list: 403 for others; requests without Origin pass', async () => {
+    const { server, url } = await startServer({ origins: ['https://app.example.com'] });
+    const bad = await refusal(url, { Origin: 'https://evil.example.com' });
+    assert.equal(bad.statusCode, 403);
+    assert.match(bad.body ?? '', /origin https:\/\/evil\.example\.com is not allowed/);
+    const good = await WebSocket.connect(url, { headers: { Origin: 'https://APP.example.com' } });
+    const none = await WebSocket.connect(url);
+    good.close();
+    none.close();
+    await once(none, 'close');
+    await server.close();
+    assert.throws(
+      () => new WebSocketServer({ noServer: true, origins: 'x' as never }),
+      /"origins" must be an array/,
+    );
+  });
+});
