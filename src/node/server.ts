@@ -79,6 +79,10 @@ export interface ServerOptions {
    * May be async. Throwing answers 500.
    */
   authenticate?: Authenticator;
+  /** Most open connections (0: no limit); beyond it handshakes get 503. */
+  maxConnections?: number;
+  /** Most open connections per remote address (0: no limit); beyond it handshakes get 429. */
+  maxConnectionsPerIp?: number;
   /** Allowed Origin values (e.g. "https://example.com"); others get 403. Requests without Origin (non-browsers) pass. */
   origins?: string[];
   /** Ping connections quiet for this many ms (default 30000; 0 turns heartbeats off). */
@@ -108,6 +112,8 @@ const SERVER_OPTIONS = [
   'idleTimeout',
   'authenticate',
   'origins',
+  'maxConnections',
+  'maxConnectionsPerIp',
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -151,6 +157,11 @@ export class WebSocketServer extends EventEmitter {
   private readonly heartbeat: HeartbeatMonitor;
   private readonly authenticate: Authenticator | undefined;
   private readonly origins: Set<string> | undefined;
+  private readonly maxConnections: number;
+  private readonly maxConnectionsPerIp: number;
+  /** Open connections and handshakes in progress, per remote address. */
+  private readonly perIp = new Map<string, number>();
+  private pending = 0;
   private closing = false;
 
   constructor(options: ServerOptions, onListening?: () => void) {
@@ -205,6 +216,9 @@ export class WebSocketServer extends EventEmitter {
     // so by default it does, and frees the context after each message.
     this.deflateOptions = deflateOptions && { serverNoContextTakeover: true, ...deflateOptions };
     this.authenticate = checkFunction<Authenticator>(WHAT, 'authenticate', options.authenticate);
+    this.maxConnections = checkInteger(WHAT, 'maxConnections', options.maxConnections, 0, 2 ** 31 - 1) ?? 0;
+    this.maxConnectionsPerIp =
+      checkInteger(WHAT, 'maxConnectionsPerIp', options.maxConnectionsPerIp, 0, 2 ** 31 - 1) ?? 0;
     if (options.origins !== undefined) {
       if (!Array.isArray(options.origins) || !options.origins.every((o) => typeof o === 'string')) {
         throw new TypeError(
@@ -298,11 +312,31 @@ export class WebSocketServer extends EventEmitter {
     if (this.origins && origin !== undefined && !this.origins.has(origin.toLowerCase())) {
       return rejectSocket(socket, 403, `origin ${origin} is not allowed`);
     }
+    const ip = request.socket.remoteAddress ?? '';
+    if (this.maxConnections > 0 && this.clients.size + this.pending >= this.maxConnections) {
+      return rejectSocket(socket, 503, 'too many connections; try again later', { 'Retry-After': 5 });
+    }
+    if (this.maxConnectionsPerIp > 0 && (this.perIp.get(ip) ?? 0) >= this.maxConnectionsPerIp) {
+      return rejectSocket(socket, 429, `too many connections from ${ip}`, { 'Retry-After': 5 });
+    }
+    // Count the handshake now, so concurrent slow handshakes cannot overshoot the limits.
+    this.pending++;
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n === 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+    };
+    socket.once('close', release);
     if (!this.authenticate) {
       return this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback);
     }
     // Nothing is allocated for the connection until the hook has said yes.
     const failed = (error: Error) => {
+      this.pending--;
       rejectSocket(socket, 500, 'authentication failed');
       if (this.listenerCount('error') > 0) this.emit('error', error);
     };
@@ -316,6 +350,7 @@ export class WebSocketServer extends EventEmitter {
               new RangeError(`authenticate: reject must be an HTTP status from 400 to 599; got ${status}`),
             );
           }
+          this.pending--;
           return rejectSocket(socket, status, result.body ?? 'handshake refused', result.headers);
         }
         const user = result && 'user' in result ? result.user : undefined;
@@ -333,6 +368,7 @@ export class WebSocketServer extends EventEmitter {
     callback: ((ws: WebSocket, request: http.IncomingMessage) => void) | undefined,
     user?: unknown,
   ): void {
+    this.pending--;
     if (this.closing) return rejectSocket(socket, 503, 'server is shutting down');
     if (!socket.writable || !socket.readable) {
       socket.destroy();

@@ -98,3 +98,38 @@ describe('handshake hooks', () => {
     );
   });
 });
+
+describe('connection limits', () => {
+  test('maxConnectionsPerIp -> 429, and slots free up on close', async () => {
+    const { server, url } = await startServer({ maxConnectionsPerIp: 2 });
+    const a = await WebSocket.connect(url);
+    const b = await WebSocket.connect(url);
+    const third = await refusal(url);
+    assert.equal(third.statusCode, 429);
+    assert.equal(third.headers?.['retry-after'], '5');
+    assert.match(third.body ?? '', /too many connections from 127\.0\.0\.1/);
+    a.close();
+    await once(a, 'close');
+    await new Promise((r) => setTimeout(r, 50));
+    const c = await WebSocket.connect(url);
+    b.close();
+    c.close();
+    await server.close();
+  });
+
+  test('maxConnections -> 503; rejected handshakes do not hold a slot', async () => {
+    let admit = false;
+    const { server, url } = await startServer({
+      maxConnections: 1,
+      authenticate: async () => (admit ? undefined : { reject: 403 }),
+    });
+    assert.equal((await refusal(url)).statusCode, 403);
+    assert.equal((await refusal(url)).statusCode, 403, 'a rejected handshake does not hold a slot');
+    admit = true;
+    const ws = await WebSocket.connect(url);
+    assert.equal((await refusal(url)).statusCode, 503);
+    ws.close();
+    await server.close();
+    assert.throws(() => new WebSocketServer({ noServer: true, maxConnections: -1 }), /"maxConnections"/);
+  });
+});
