@@ -79,6 +79,12 @@ export interface ServerOptions {
    * May be async. Throwing answers 500.
    */
   authenticate?: Authenticator;
+  /** Standalone servers: ms a client has to send its request headers (slowloris guard; default 10000). */
+  handshakeTimeout?: number;
+  /** Standalone servers: largest request head in bytes; larger ones get 431 (default 16384). */
+  maxHeaderSize?: number;
+  /** Close (1008) a connection that sends more data messages than this per second (0: no limit). */
+  maxMessageRate?: number;
   /** Most open connections (0: no limit); beyond it handshakes get 503. */
   maxConnections?: number;
   /** Most open connections per remote address (0: no limit); beyond it handshakes get 429. */
@@ -114,6 +120,9 @@ const SERVER_OPTIONS = [
   'origins',
   'maxConnections',
   'maxConnectionsPerIp',
+  'handshakeTimeout',
+  'maxHeaderSize',
+  'maxMessageRate',
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -206,7 +215,30 @@ export class WebSocketServer extends EventEmitter {
       maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       closeTimeout: checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
       autoPong: checkBoolean(WHAT, 'autoPong', options.autoPong) ?? true,
+      maxMessageRate:
+        checkInteger(WHAT, 'maxMessageRate', options.maxMessageRate, 0, 2 ** 31 - 1, 'per second') ?? 0,
     };
+    const handshakeTimeout = checkInteger(
+      WHAT,
+      'handshakeTimeout',
+      options.handshakeTimeout,
+      1,
+      2 ** 31 - 1,
+      'ms',
+    );
+    const maxHeaderSize = checkInteger(
+      WHAT,
+      'maxHeaderSize',
+      options.maxHeaderSize,
+      1024,
+      1024 * 1024,
+      'bytes',
+    );
+    if ((handshakeTimeout !== undefined || maxHeaderSize !== undefined) && options.port === undefined) {
+      throw new TypeError(
+        `${WHAT}: "handshakeTimeout" and "maxHeaderSize" apply to standalone servers; set headersTimeout and maxHeaderSize on your own HTTP server`,
+      );
+    }
     this.path = path;
     this.protocols = options.protocols;
     this.selectProtocol = checkFunction<ProtocolSelector>(WHAT, 'handleProtocols', options.handleProtocols);
@@ -242,13 +274,26 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.ownsHttpServer = options.port !== undefined;
-    const server = options.server ?? (options.tls ? https.createServer(options.tls) : http.createServer());
+    // Node enforces headersTimeout on a periodic check; make the check frequent enough to matter.
+    const timeout = handshakeTimeout ?? 10_000;
+    const httpOptions = {
+      maxHeaderSize: maxHeaderSize ?? 16 * 1024,
+      headersTimeout: timeout,
+      requestTimeout: timeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 2))),
+    };
+    const server =
+      options.server ??
+      (options.tls ? https.createServer({ ...httpOptions, ...options.tls }) : http.createServer(httpOptions));
     this.httpServer = server;
     this.route = { path, handle: (req, socket, head) => this.handleUpgrade(req, socket, head) };
     addRoute(server, this.route);
     if (this.ownsHttpServer) {
       server.on('request', (req, res) => this.answerPlainRequest(req, res));
       server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+        if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+          return rejectSocket(socket, 408, `request headers not received within ${timeout} ms`);
+        }
         const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
         rejectSocket(socket, status, status === 431 ? 'request headers too large' : 'malformed HTTP request');
       });

@@ -48,6 +48,8 @@ export interface ConnectionSettings {
   maxFrameSize: number;
   closeTimeout: number;
   autoPong: boolean;
+  /** Data messages per second before the connection is closed with 1008 (0: no limit). */
+  maxMessageRate?: number;
 }
 
 /** Internal hooks, kept off the public surface. */
@@ -368,10 +370,12 @@ export class WebSocket extends EventEmitter implements Monitored {
       },
       onText: (text) => {
         this[kLastMessage] = coarseClock.now;
+        if (this.overRate()) return;
         this.emit('message', text, false);
       },
       onBinary: (data) => {
         this[kLastMessage] = coarseClock.now;
+        if (this.overRate()) return;
         this.emit('message', data, true);
       },
       onPing: (payload) => this.emit('ping', payload),
@@ -406,6 +410,25 @@ export class WebSocket extends EventEmitter implements Monitored {
         });
       },
     };
+  }
+
+  private rateWindow = 0;
+  private rateCount = 0;
+
+  /** True (and closing with 1008) when the peer exceeds maxMessageRate. */
+  private overRate(): boolean {
+    const limit = this.settings?.maxMessageRate ?? 0;
+    if (limit === 0) return false;
+    const now = Date.now();
+    if (now - this.rateWindow >= 1000) {
+      this.rateWindow = now;
+      this.rateCount = 0;
+    }
+    if (++this.rateCount <= limit) return false;
+    if (this.readyState === WebSocket.OPEN) {
+      this[kCloseUnchecked](CloseCode.PolicyViolation, `more than ${limit} messages per second`);
+    }
+    return true;
   }
 
   private onData(chunk: Buffer): void {

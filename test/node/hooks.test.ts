@@ -133,3 +133,51 @@ describe('connection limits', () => {
     assert.throws(() => new WebSocketServer({ noServer: true, maxConnections: -1 }), /"maxConnections"/);
   });
 });
+
+describe('abuse limits', () => {
+  test('slowloris: a client dripping its headers is cut off with 408', async () => {
+    const { server, port } = await startServer({ handshakeTimeout: 300 });
+    const { createConnection } = await import('node:net');
+    const socket = createConnection(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let response = '';
+    let closed = false;
+    socket.on('data', (d) => (response += d));
+    socket.on('close', () => (closed = true));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    for (let i = 0; i < 60 && !closed; i++) {
+      socket.write('X');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(closed, 'the server closed the connection');
+    assert.match(response, /^HTTP\/1\.1 408 /);
+    await server.close();
+  });
+
+  test('request heads above maxHeaderSize get 431', async () => {
+    const { server, port } = await startServer({ maxHeaderSize: 2048 });
+    const { rawExchange } = await import('./net-helpers.js');
+    const response = await rawExchange(port, HANDSHAKE('/', `X-Padding: ${'p'.repeat(3000)}\r\n`), 2000);
+    assert.match(response, /^HTTP\/1\.1 431 /);
+    await server.close();
+  });
+
+  test('maxMessageRate: a flooding peer is closed with 1008', async () => {
+    const { server, url } = await startServer({ maxMessageRate: 10 });
+    let delivered = 0;
+    server.on('connection', (ws) => ws.on('message', () => delivered++));
+    const ws = await WebSocket.connect(url);
+    for (let i = 0; i < 50; i++) ws.send(`flood ${i}`);
+    const [code, reason] = await once(ws, 'close');
+    assert.deepEqual([code, reason], [1008, 'more than 10 messages per second']);
+    assert.equal(delivered, 10);
+    await server.close();
+  });
+
+  test('options that only standalone servers can honour say so', () => {
+    assert.throws(
+      () => new WebSocketServer({ noServer: true, handshakeTimeout: 1000 }),
+      /apply to standalone servers; set headersTimeout and maxHeaderSize on your own HTTP server/,
+    );
+  });
+});
