@@ -12,6 +12,7 @@ export {
   type AuthResult,
   type ProtocolSelector,
   type ServerOptions,
+  type ServerStats,
   WebSocketServer,
 } from './node/server.js';
 export { type SendData, type SendOptions, WebSocket, type WriteCallback } from './node/websocket.js';

@@ -127,6 +127,18 @@ const SERVER_OPTIONS = [
 
 const WHAT = 'WebSocketServer';
 
+export interface ServerStats {
+  connections: number;
+  handshakesInProgress: number;
+  accepted: number;
+  /** Refused handshakes by reason: unknown-path, bad-handshake, unsupported-version, origin, auth-rejected, ... */
+  refused: Record<string, number>;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export interface WebSocketServerEventMap {
   connection: [ws: WebSocket, request: http.IncomingMessage];
   listening: [];
@@ -155,6 +167,8 @@ export interface WebSocketServer {
 export class WebSocketServer extends EventEmitter {
   /** Open connections. */
   readonly clients = new Set<WebSocket>();
+  private readonly counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, accepted: 0 };
+  private readonly refusals: Record<string, number> = {};
   readonly path: string | undefined;
   private readonly settings: ConnectionSettings;
   private readonly protocols: string[] | undefined;
@@ -215,6 +229,7 @@ export class WebSocketServer extends EventEmitter {
       maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       closeTimeout: checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
       autoPong: checkBoolean(WHAT, 'autoPong', options.autoPong) ?? true,
+      stats: this.counters,
       maxMessageRate:
         checkInteger(WHAT, 'maxMessageRate', options.maxMessageRate, 0, 2 ** 31 - 1, 'per second') ?? 0,
     };
@@ -286,16 +301,31 @@ export class WebSocketServer extends EventEmitter {
       options.server ??
       (options.tls ? https.createServer({ ...httpOptions, ...options.tls }) : http.createServer(httpOptions));
     this.httpServer = server;
-    this.route = { path, handle: (req, socket, head) => this.handleUpgrade(req, socket, head) };
+    // A standalone server owns its port: it takes every upgrade and answers (and
+    // counts) unknown paths itself; attached ones share the router by path.
+    this.route = {
+      path: this.ownsHttpServer ? undefined : path,
+      handle: (req, socket, head) => this.handleUpgrade(req, socket, head),
+    };
     addRoute(server, this.route);
     if (this.ownsHttpServer) {
       server.on('request', (req, res) => this.answerPlainRequest(req, res));
       server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
         if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-          return rejectSocket(socket, 408, `request headers not received within ${timeout} ms`);
+          return this.refuse(
+            'handshake-timeout',
+            socket,
+            408,
+            `request headers not received within ${timeout} ms`,
+          );
         }
         const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-        rejectSocket(socket, status, status === 431 ? 'request headers too large' : 'malformed HTTP request');
+        this.refuse(
+          status === 431 ? 'headers-too-large' : 'malformed-http',
+          socket,
+          status,
+          status === 431 ? 'request headers too large' : 'malformed HTTP request',
+        );
       });
       server.on('error', (error) => this.emit('error', error));
       server.on('listening', () => this.emit('listening'));
@@ -308,6 +338,40 @@ export class WebSocketServer extends EventEmitter {
   address(): AddressInfo | string | null {
     if (!this.httpServer) throw new Error(`${WHAT}: a noServer server has no address`);
     return this.httpServer.address();
+  }
+
+  /**
+   * A snapshot of live counts: open connections, messages and bytes in and out
+   * (closed connections included), accepted handshakes and refusals by reason.
+   */
+  stats(): ServerStats {
+    let bytesIn = this.counters.bytesIn;
+    let bytesOut = this.counters.bytesOut;
+    for (const ws of this.clients) {
+      bytesIn += ws.bytesReceived;
+      bytesOut += ws.bytesSent;
+    }
+    return {
+      connections: this.clients.size,
+      handshakesInProgress: this.pending,
+      accepted: this.counters.accepted,
+      refused: { ...this.refusals },
+      messagesIn: this.counters.messagesIn,
+      messagesOut: this.counters.messagesOut,
+      bytesIn,
+      bytesOut,
+    };
+  }
+
+  private refuse(
+    reason: string,
+    socket: Duplex,
+    status: number,
+    body: string,
+    headers?: Record<string, string | number>,
+  ): void {
+    this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
+    rejectSocket(socket, status, body, headers);
   }
 
   /** Resolves once listening (standalone servers); attached servers resolve at once. */
@@ -333,19 +397,31 @@ export class WebSocketServer extends EventEmitter {
     // Errors on a half-made connection must not reach the process.
     const onEarlyError = () => socket.destroy();
     socket.on('error', onEarlyError);
-    if (this.closing) return rejectSocket(socket, 503, 'server is shutting down');
+    if (this.closing) return this.refuse('shutting-down', socket, 503, 'server is shutting down');
     if (this.path !== undefined && pathOf(request) !== this.path) {
-      return rejectSocket(socket, 404, `no WebSocket endpoint at ${pathOf(request)}`);
+      return this.refuse('unknown-path', socket, 404, `no WebSocket endpoint at ${pathOf(request)}`);
     }
     const check = validateClientRequest(request);
-    if (!check.ok) return rejectSocket(socket, check.status, check.reason, check.headers);
+    if (!check.ok)
+      return this.refuse(
+        check.status === 426 ? 'unsupported-version' : 'bad-handshake',
+        socket,
+        check.status,
+        check.reason,
+        check.headers,
+      );
     let protocol: string | undefined;
     if (check.protocols.length > 0) {
       if (this.selectProtocol) {
         const chosen = this.selectProtocol(check.protocols, request);
         if (chosen) {
           if (!check.protocols.includes(chosen)) {
-            return rejectSocket(socket, 500, 'server selected a subprotocol the client did not offer');
+            return this.refuse(
+              'subprotocol-error',
+              socket,
+              500,
+              'server selected a subprotocol the client did not offer',
+            );
           }
           protocol = chosen;
         }
@@ -355,14 +431,16 @@ export class WebSocketServer extends EventEmitter {
     }
     const origin = request.headers.origin;
     if (this.origins && origin !== undefined && !this.origins.has(origin.toLowerCase())) {
-      return rejectSocket(socket, 403, `origin ${origin} is not allowed`);
+      return this.refuse('origin', socket, 403, `origin ${origin} is not allowed`);
     }
     const ip = request.socket.remoteAddress ?? '';
     if (this.maxConnections > 0 && this.clients.size + this.pending >= this.maxConnections) {
-      return rejectSocket(socket, 503, 'too many connections; try again later', { 'Retry-After': 5 });
+      return this.refuse('connection-limit', socket, 503, 'too many connections; try again later', {
+        'Retry-After': 5,
+      });
     }
     if (this.maxConnectionsPerIp > 0 && (this.perIp.get(ip) ?? 0) >= this.maxConnectionsPerIp) {
-      return rejectSocket(socket, 429, `too many connections from ${ip}`, { 'Retry-After': 5 });
+      return this.refuse('ip-limit', socket, 429, `too many connections from ${ip}`, { 'Retry-After': 5 });
     }
     // Count the handshake now, so concurrent slow handshakes cannot overshoot the limits.
     this.pending++;
@@ -382,7 +460,7 @@ export class WebSocketServer extends EventEmitter {
     // Nothing is allocated for the connection until the hook has said yes.
     const failed = (error: Error) => {
       this.pending--;
-      rejectSocket(socket, 500, 'authentication failed');
+      this.refuse('auth-error', socket, 500, 'authentication failed');
       if (this.listenerCount('error') > 0) this.emit('error', error);
     };
     Promise.resolve()
@@ -396,7 +474,13 @@ export class WebSocketServer extends EventEmitter {
             );
           }
           this.pending--;
-          return rejectSocket(socket, status, result.body ?? 'handshake refused', result.headers);
+          return this.refuse(
+            'auth-rejected',
+            socket,
+            status,
+            result.body ?? 'handshake refused',
+            result.headers,
+          );
         }
         const user = result && 'user' in result ? result.user : undefined;
         this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback, user);
@@ -414,7 +498,7 @@ export class WebSocketServer extends EventEmitter {
     user?: unknown,
   ): void {
     this.pending--;
-    if (this.closing) return rejectSocket(socket, 503, 'server is shutting down');
+    if (this.closing) return this.refuse('shutting-down', socket, 503, 'server is shutting down');
     if (!socket.writable || !socket.readable) {
       socket.destroy();
       return;
@@ -432,8 +516,11 @@ export class WebSocketServer extends EventEmitter {
       : undefined;
     ws[kAttach](socket, head, 'server', this.settings, deflate);
     this.clients.add(ws);
+    this.counters.accepted++;
     this.heartbeat.start();
     ws.once('close', () => {
+      this.counters.bytesIn += ws.bytesReceived;
+      this.counters.bytesOut += ws.bytesSent;
       this.clients.delete(ws);
       if (this.clients.size === 0) this.heartbeat.stop();
     });
@@ -488,6 +575,8 @@ export class WebSocketServer extends EventEmitter {
       headers.Upgrade = 'websocket';
       headers['Sec-WebSocket-Version'] = '13';
     }
+    const reason = status === 404 ? 'unknown-path' : status === 426 ? 'not-websocket' : 'bad-handshake';
+    this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
     response.writeHead(status, headers);
     response.end(`${body}\n`);
   }

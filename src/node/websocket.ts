@@ -50,6 +50,8 @@ export interface ConnectionSettings {
   autoPong: boolean;
   /** Data messages per second before the connection is closed with 1008 (0: no limit). */
   maxMessageRate?: number;
+  /** Counters shared by all connections of a server. */
+  stats?: { messagesIn: number; messagesOut: number };
 }
 
 /** Internal hooks, kept off the public surface. */
@@ -156,6 +158,15 @@ export class WebSocket extends EventEmitter implements Monitored {
     return (this.socket?.writableLength ?? 0) + this.sendQueue.bytes;
   }
 
+  /** Bytes received / sent on this connection's socket (frames and handshake included). */
+  get bytesReceived(): number {
+    return (this.socket as Socket | null)?.bytesRead ?? 0;
+  }
+
+  get bytesSent(): number {
+    return (this.socket as Socket | null)?.bytesWritten ?? 0;
+  }
+
   get remoteAddress(): string | undefined {
     return (this.socket as Socket | null)?.remoteAddress;
   }
@@ -175,6 +186,7 @@ export class WebSocket extends EventEmitter implements Monitored {
       options = undefined;
     }
     this.assertOpen('send');
+    if (this.settings?.stats && (options?.fin ?? true)) this.settings.stats.messagesOut++;
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const connection = this.connection!;
@@ -371,11 +383,13 @@ export class WebSocket extends EventEmitter implements Monitored {
       onText: (text) => {
         this[kLastMessage] = coarseClock.now;
         if (this.overRate()) return;
+        if (this.settings?.stats) this.settings.stats.messagesIn++;
         this.emit('message', text, false);
       },
       onBinary: (data) => {
         this[kLastMessage] = coarseClock.now;
         if (this.overRate()) return;
+        if (this.settings?.stats) this.settings.stats.messagesIn++;
         this.emit('message', data, true);
       },
       onPing: (payload) => this.emit('ping', payload),

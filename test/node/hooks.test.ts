@@ -181,3 +181,31 @@ describe('abuse limits', () => {
     );
   });
 });
+
+test('server.stats(): connections, messages, bytes, accepted and refused handshakes by reason', async () => {
+  const { server, url, port } = await startServer({ path: '/ws', origins: ['https://ok.example'] });
+  server.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+  const { rawExchange } = await import('./net-helpers.js');
+  await rawExchange(port, HANDSHAKE('/elsewhere'), 1000);
+  await rawExchange(port, HANDSHAKE('/ws').replace('Version: 13', 'Version: 8'), 1000);
+  await refusal(`${url}/ws`, { Origin: 'https://bad.example' });
+  const ws = await WebSocket.connect(`${url}/ws`);
+  for (let i = 0; i < 3; i++) {
+    ws.send(`message ${i}`);
+    await once(ws, 'message');
+  }
+  const live = server.stats();
+  assert.equal(live.connections, 1);
+  assert.equal(live.accepted, 1);
+  assert.equal(live.messagesIn, 3);
+  assert.equal(live.messagesOut, 3);
+  assert.deepEqual(live.refused, { 'unknown-path': 1, 'unsupported-version': 1, origin: 1 });
+  assert.ok(live.bytesIn > 3 * 'message 0'.length && live.bytesOut > 3 * 'message 0'.length);
+  ws.close();
+  await once(ws, 'close');
+  await new Promise((r) => setTimeout(r, 50));
+  const after = server.stats();
+  assert.equal(after.connections, 0);
+  assert.ok(after.bytesIn >= live.bytesIn, 'bytes of closed connections are kept');
+  await server.close();
+});
