@@ -16,6 +16,7 @@ import {
   checkString,
   MAX_BUFFER,
 } from './options.js';
+import { resolveClient, type TrustProxy } from './trust-proxy.js';
 import { addRoute, pathOf, rejectSocket, removeRoute, type UpgradeRoute } from './upgrade-router.js';
 import { type ConnectionSettings, kAttach, kCloseUnchecked, WebSocket } from './websocket.js';
 
@@ -85,6 +86,13 @@ export interface ServerOptions {
   maxHeaderSize?: number;
   /** Close (1008) a connection that sends more data messages than this per second (0: no limit). */
   maxMessageRate?: number;
+  /**
+   * Behind reverse proxies: take the client's address and scheme from Forwarded /
+   * X-Forwarded-For / X-Forwarded-Proto, believing only these proxy addresses
+   * (or every hop with true). Sets ws.clientAddress / ws.clientSecure and the
+   * address the per-IP limit counts. Default false: the socket's peer.
+   */
+  trustProxy?: TrustProxy;
   /** Most open connections (0: no limit); beyond it handshakes get 503. */
   maxConnections?: number;
   /** Most open connections per remote address (0: no limit); beyond it handshakes get 429. */
@@ -123,6 +131,7 @@ const SERVER_OPTIONS = [
   'handshakeTimeout',
   'maxHeaderSize',
   'maxMessageRate',
+  'trustProxy',
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -180,6 +189,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly heartbeat: HeartbeatMonitor;
   private readonly authenticate: Authenticator | undefined;
   private readonly origins: Set<string> | undefined;
+  private readonly trustProxy: TrustProxy | undefined;
   private readonly maxConnections: number;
   private readonly maxConnectionsPerIp: number;
   /** Open connections and handshakes in progress, per remote address. */
@@ -263,6 +273,15 @@ export class WebSocketServer extends EventEmitter {
     // so by default it does, and frees the context after each message.
     this.deflateOptions = deflateOptions && { serverNoContextTakeover: true, ...deflateOptions };
     this.authenticate = checkFunction<Authenticator>(WHAT, 'authenticate', options.authenticate);
+    const trust = options.trustProxy;
+    if (
+      trust !== undefined &&
+      typeof trust !== 'boolean' &&
+      !(Array.isArray(trust) && trust.every((a) => typeof a === 'string'))
+    ) {
+      throw new TypeError(`${WHAT}: option "trustProxy" must be true, false or an array of proxy addresses`);
+    }
+    this.trustProxy = trust;
     this.maxConnections = checkInteger(WHAT, 'maxConnections', options.maxConnections, 0, 2 ** 31 - 1) ?? 0;
     this.maxConnectionsPerIp =
       checkInteger(WHAT, 'maxConnectionsPerIp', options.maxConnectionsPerIp, 0, 2 ** 31 - 1) ?? 0;
@@ -433,7 +452,8 @@ export class WebSocketServer extends EventEmitter {
     if (this.origins && origin !== undefined && !this.origins.has(origin.toLowerCase())) {
       return this.refuse('origin', socket, 403, `origin ${origin} is not allowed`);
     }
-    const ip = request.socket.remoteAddress ?? '';
+    const client = resolveClient(request, this.trustProxy);
+    const ip = client.address;
     if (this.maxConnections > 0 && this.clients.size + this.pending >= this.maxConnections) {
       return this.refuse('connection-limit', socket, 503, 'too many connections; try again later', {
         'Retry-After': 5,
@@ -455,7 +475,17 @@ export class WebSocketServer extends EventEmitter {
     };
     socket.once('close', release);
     if (!this.authenticate) {
-      return this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback);
+      return this.completeUpgrade(
+        request,
+        socket,
+        head,
+        check,
+        protocol,
+        onEarlyError,
+        callback,
+        undefined,
+        client,
+      );
     }
     // Nothing is allocated for the connection until the hook has said yes.
     const failed = (error: Error) => {
@@ -483,7 +513,7 @@ export class WebSocketServer extends EventEmitter {
           );
         }
         const user = result && 'user' in result ? result.user : undefined;
-        this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback, user);
+        this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback, user, client);
       }, failed);
   }
 
@@ -496,6 +526,7 @@ export class WebSocketServer extends EventEmitter {
     onEarlyError: () => void,
     callback: ((ws: WebSocket, request: http.IncomingMessage) => void) | undefined,
     user?: unknown,
+    client?: { address: string; secure: boolean },
   ): void {
     this.pending--;
     if (this.closing) return this.refuse('shutting-down', socket, 503, 'server is shutting down');
@@ -508,6 +539,8 @@ export class WebSocketServer extends EventEmitter {
     socket.off('error', onEarlyError);
     const ws = new WebSocket(null);
     ws.user = user;
+    ws.clientAddress = client?.address;
+    ws.clientSecure = client?.secure ?? false;
     ws.protocol = protocol ?? '';
     ws.extensions = agreed?.response ?? '';
     ws.url = request.url ?? '/';

@@ -105,6 +105,10 @@ export class WebSocket extends EventEmitter implements Monitored {
   lastError: Error | undefined;
   /** Server side: what the `authenticate` hook attached to this connection. */
   user: unknown;
+  /** Server side: the client's address (through trusted proxies when trustProxy is set). */
+  clientAddress: string | undefined;
+  /** Server side: whether the client reached the edge over TLS (through trusted proxies). */
+  clientSecure = false;
 
   private socket: Duplex | null = null;
   private connection: Connection | null = null;
