@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
+import { encodeFrame, encodeTextFrame } from '../protocol/frame-encoder.js';
 import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
 import { acceptOffer } from '../protocol/permessage-deflate.js';
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
@@ -16,9 +17,17 @@ import {
   checkString,
   MAX_BUFFER,
 } from './options.js';
+import { type SendData, toBuffer } from './send-queue.js';
 import { resolveClient, type TrustProxy } from './trust-proxy.js';
 import { addRoute, pathOf, rejectSocket, removeRoute, type UpgradeRoute } from './upgrade-router.js';
-import { type ConnectionSettings, kAttach, kCloseUnchecked, WebSocket } from './websocket.js';
+import {
+  type ConnectionSettings,
+  kAttach,
+  kCloseUnchecked,
+  kTopics,
+  kWriteFrame,
+  WebSocket,
+} from './websocket.js';
 
 /**
  * Accepts WebSocket connections: standalone on a port (ws:// or, with `tls`,
@@ -176,6 +185,8 @@ export interface WebSocketServer {
 export class WebSocketServer extends EventEmitter {
   /** Open connections. */
   readonly clients = new Set<WebSocket>();
+  /** Subscribers per topic (see ws.subscribe and publish). */
+  private readonly topics = new Map<string, Set<WebSocket>>();
   private readonly counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, accepted: 0 };
   private readonly refusals: Record<string, number> = {};
   readonly path: string | undefined;
@@ -360,6 +371,36 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /**
+   * Send one message to every open connection (or those `filter` accepts). The
+   * frame is encoded once and the same bytes are written to every socket; it
+   * goes uncompressed, which RFC 7692 allows on compressed connections too.
+   * Returns the number of recipients.
+   */
+  broadcast(data: SendData, options: { binary?: boolean; filter?: (ws: WebSocket) => boolean } = {}): number {
+    const frame = encodeOnce(data, options.binary);
+    let sent = 0;
+    for (const ws of this.clients) {
+      if ((!options.filter || options.filter(ws)) && ws[kWriteFrame](frame)) sent++;
+    }
+    return sent;
+  }
+
+  /** Send one message to the subscribers of `topic`, framed once. Returns the number of recipients. */
+  publish(topic: string, data: SendData, options: { binary?: boolean } = {}): number {
+    const members = this.topics.get(topic);
+    if (!members) return 0;
+    const frame = encodeOnce(data, options.binary);
+    let sent = 0;
+    for (const ws of members) if (ws[kWriteFrame](frame)) sent++;
+    return sent;
+  }
+
+  /** Number of subscribers of a topic. */
+  subscribers(topic: string): number {
+    return this.topics.get(topic)?.size ?? 0;
+  }
+
+  /**
    * A snapshot of live counts: open connections, messages and bytes in and out
    * (closed connections included), accepted handshakes and refusals by reason.
    */
@@ -539,6 +580,7 @@ export class WebSocketServer extends EventEmitter {
     socket.off('error', onEarlyError);
     const ws = new WebSocket(null);
     ws.user = user;
+    ws[kTopics] = this.topics;
     ws.clientAddress = client?.address;
     ws.clientSecure = client?.secure ?? false;
     ws.protocol = protocol ?? '';
@@ -613,4 +655,11 @@ export class WebSocketServer extends EventEmitter {
     response.writeHead(status, headers);
     response.end(`${body}\n`);
   }
+}
+
+function encodeOnce(data: SendData, binary?: boolean): Buffer[] {
+  const options = { fin: true, rsv1: false, maskKeys: undefined };
+  if (typeof data === 'string' && binary !== true) return encodeTextFrame(data, options);
+  const bytes = toBuffer(data);
+  return encodeFrame(binary === false ? 0x1 : 0x2, bytes, options);
 }

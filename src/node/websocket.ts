@@ -56,6 +56,8 @@ export interface ConnectionSettings {
 
 /** Internal hooks, kept off the public surface. */
 export const kAttach = Symbol('attach');
+export const kWriteFrame = Symbol('writeFrame');
+export const kTopics = Symbol('topics');
 export const kFailHandshake = Symbol('failHandshake');
 export const kCloseUnchecked = Symbol('closeUnchecked');
 
@@ -109,6 +111,11 @@ export class WebSocket extends EventEmitter implements Monitored {
   clientAddress: string | undefined;
   /** Server side: whether the client reached the edge over TLS (through trusted proxies). */
   clientSecure = false;
+  /** Server side: the topic registry of the server this connection belongs to. */
+  [kTopics]: Map<string, Set<WebSocket>> | undefined;
+  private subscriptions: Set<string> | undefined;
+  /** Frames (broadcasts) held back until a fragmented message being sent is finished. */
+  private afterFragments: Buffer[][] | undefined;
 
   private socket: Duplex | null = null;
   private connection: Connection | null = null;
@@ -204,8 +211,13 @@ export class WebSocket extends EventEmitter implements Monitored {
         return true;
       }
     }
+    const endsFragments = this.sendingFragments && fin;
     this.sendingFragments = !fin;
-    if (!this.sendQueue.busy) return this.writeData(data, binary, fin, callback);
+    if (!this.sendQueue.busy) {
+      const ok = this.writeData(data, binary, fin, callback);
+      if (endsFragments) this.releaseAfterFragments();
+      return ok;
+    }
     // Keep the order behind compressed messages still being deflated.
     const payload = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
@@ -214,9 +226,17 @@ export class WebSocket extends EventEmitter implements Monitored {
       this.sendQueue.bytes -= size;
       if (connection.state === 'open') this.writeData(payload, binary, fin, callback);
       else callback?.(new InvalidStateError('the connection closed before this message was sent'));
+      if (endsFragments) this.releaseAfterFragments();
       next();
     });
     return false;
+  }
+
+  /** A fragmented message is complete: send the broadcasts held back meanwhile. */
+  private releaseAfterFragments(): void {
+    const held = this.afterFragments;
+    this.afterFragments = undefined;
+    for (const frame of held ?? []) this[kWriteFrame](frame, true);
   }
 
   private writeData(data: SendData, binary: boolean, fin: boolean, callback?: WriteCallback): boolean {
@@ -250,6 +270,49 @@ export class WebSocket extends EventEmitter implements Monitored {
         next();
       });
     });
+  }
+
+  /** Server side: receive messages published to `topic` with server.publish(). */
+  subscribe(topic: string): void {
+    const registry = this[kTopics];
+    if (!registry) throw new InvalidStateError('topics exist on server-side connections only');
+    if (typeof topic !== 'string') throw new TypeError('topic must be a string');
+    this.subscriptions ??= new Set();
+    this.subscriptions.add(topic);
+    let members = registry.get(topic);
+    if (!members) registry.set(topic, (members = new Set()));
+    members.add(this);
+  }
+
+  unsubscribe(topic: string): void {
+    this.subscriptions?.delete(topic);
+    const members = this[kTopics]?.get(topic);
+    if (members?.delete(this) && members.size === 0) this[kTopics]!.delete(topic);
+  }
+
+  /** The topics this connection is subscribed to. */
+  get topics(): string[] {
+    return [...(this.subscriptions ?? [])];
+  }
+
+  /**
+   * Write a frame encoded once for many connections (broadcast/publish), in
+   * order with this connection's own sends. Returns false if not OPEN.
+   */
+  [kWriteFrame](frame: Buffer[], counted = false): boolean {
+    if (this.readyState !== WebSocket.OPEN || this.connection?.state !== 'open') return false;
+    if (!counted && this.settings?.stats) this.settings.stats.messagesOut++;
+    if (this.sendingFragments) {
+      (this.afterFragments ??= []).push(frame);
+    } else if (this.sendQueue.busy) {
+      this.sendQueue.push((next) => {
+        if (this.connection?.state === 'open') for (const b of frame) this.socket!.write(b);
+        next();
+      });
+    } else {
+      for (const b of frame) this.socket!.write(b);
+    }
+    return true;
   }
 
   /** Send a ping (payload at most 125 bytes). */
@@ -469,6 +532,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
     this.closePending = false;
     this.deflate?.close();
+    for (const topic of this.subscriptions ?? []) this.unsubscribe(topic);
     clearTimeout(this.closeTimer);
     const connection = this.connection!;
     this.readyState = WebSocket.CLOSED;
