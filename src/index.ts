@@ -15,6 +15,12 @@ export {
   type ServerStats,
   WebSocketServer,
 } from './node/server.js';
-export { type SendData, type SendOptions, WebSocket, type WriteCallback } from './node/websocket.js';
+export {
+  type SendData,
+  type SendOptions,
+  WebSocket,
+  type WebSocketMessage,
+  type WriteCallback,
+} from './node/websocket.js';
 export { CloseCode } from './protocol/constants.js';
 export { HandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';

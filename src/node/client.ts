@@ -10,7 +10,15 @@ import { buildRequestHeaders, generateKey, validateServerResponse } from '../pro
 import { isToken } from '../protocol/headers.js';
 import { acceptResponse, buildOffer, EXTENSION_NAME } from '../protocol/permessage-deflate.js';
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
-import { checkBoolean, checkInteger, checkKnownKeys, checkString, MAX_BUFFER } from './options.js';
+import {
+  checkBoolean,
+  checkFlowOptions,
+  checkInteger,
+  checkKnownKeys,
+  checkString,
+  FLOW_OPTIONS,
+  MAX_BUFFER,
+} from './options.js';
 import { kAttach, kFailHandshake, type WebSocket } from './websocket.js';
 
 /** The client's opening handshake over node:http / node:https. */
@@ -39,6 +47,11 @@ export interface ClientOptions {
   servername?: string;
   /** Offer permessage-deflate (RFC 7692): true (default), false, or options. */
   perMessageDeflate?: boolean | DeflateOptions;
+  /** Backpressure, as on the server (but no maxBufferedAmount cap by default). */
+  highWaterMark?: number;
+  lowWaterMark?: number;
+  maxBufferedAmount?: number;
+  slowConsumer?: 'close' | 'drop';
 }
 
 const CLIENT_OPTIONS = [
@@ -54,6 +67,7 @@ const CLIENT_OPTIONS = [
   'rejectUnauthorized',
   'servername',
   'perMessageDeflate',
+  ...FLOW_OPTIONS,
 ] as const;
 
 const WHAT = 'WebSocket client';
@@ -124,6 +138,7 @@ export function startClientHandshake(
     maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     closeTimeout: closeTimeout ?? 30_000,
     autoPong: autoPong ?? true,
+    flow: checkFlowOptions(WHAT, options, 0),
   };
 
   const requestOptions: https.RequestOptions = {

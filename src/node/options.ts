@@ -63,3 +63,44 @@ export function describe(value: unknown): string {
 
 /** Largest buffer Node can allocate; a message limit above it could never be honoured. */
 export const MAX_BUFFER = 2 ** 32;
+
+export interface FlowSettings {
+  highWaterMark: number;
+  lowWaterMark: number;
+  maxBufferedAmount: number;
+  slowConsumer: 'close' | 'drop';
+}
+
+export const FLOW_OPTIONS = ['highWaterMark', 'lowWaterMark', 'maxBufferedAmount', 'slowConsumer'] as const;
+
+/** Backpressure options shared by server and client, with their defaults. */
+export function checkFlowOptions(
+  what: string,
+  options: {
+    highWaterMark?: number;
+    lowWaterMark?: number;
+    maxBufferedAmount?: number;
+    slowConsumer?: string;
+  },
+  defaultCap: number,
+): FlowSettings {
+  const highWaterMark =
+    checkInteger(what, 'highWaterMark', options.highWaterMark, 1, MAX_BUFFER, 'bytes') ?? 64 * 1024;
+  const lowWaterMark =
+    checkInteger(what, 'lowWaterMark', options.lowWaterMark, 0, MAX_BUFFER, 'bytes') ??
+    Math.min(16 * 1024, highWaterMark);
+  if (lowWaterMark > highWaterMark) {
+    throw new RangeError(
+      `${what}: "lowWaterMark" (${lowWaterMark}) must not exceed "highWaterMark" (${highWaterMark})`,
+    );
+  }
+  const maxBufferedAmount =
+    checkInteger(what, 'maxBufferedAmount', options.maxBufferedAmount, 0, MAX_BUFFER, 'bytes') ?? defaultCap;
+  const slowConsumer = options.slowConsumer ?? 'close';
+  if (slowConsumer !== 'close' && slowConsumer !== 'drop') {
+    throw new TypeError(
+      `${what}: option "slowConsumer" must be "close" or "drop"; got ${describe(slowConsumer)}`,
+    );
+  }
+  return { highWaterMark, lowWaterMark, maxBufferedAmount, slowConsumer };
+}

@@ -11,10 +11,12 @@ import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './de
 import { HeartbeatMonitor } from './heartbeat.js';
 import {
   checkBoolean,
+  checkFlowOptions,
   checkFunction,
   checkInteger,
   checkKnownKeys,
   checkString,
+  FLOW_OPTIONS,
   MAX_BUFFER,
 } from './options.js';
 import { type SendData, toBuffer } from './send-queue.js';
@@ -102,6 +104,14 @@ export interface ServerOptions {
    * address the per-IP limit counts. Default false: the socket's peer.
    */
   trustProxy?: TrustProxy;
+  /** send() returns false once this many bytes are buffered (default 64 KiB). */
+  highWaterMark?: number;
+  /** 'drain' fires when the buffer falls to this many bytes (default 16 KiB). */
+  lowWaterMark?: number;
+  /** Once this many bytes are buffered for a connection, the slowConsumer policy applies to further sends (default 16 MiB; 0: no cap). */
+  maxBufferedAmount?: number;
+  /** At the cap: 'close' the connection (1013) or 'drop' the message ('drop' event). Default 'close'. */
+  slowConsumer?: 'close' | 'drop';
   /** Most open connections (0: no limit); beyond it handshakes get 503. */
   maxConnections?: number;
   /** Most open connections per remote address (0: no limit); beyond it handshakes get 429. */
@@ -141,6 +151,7 @@ const SERVER_OPTIONS = [
   'maxHeaderSize',
   'maxMessageRate',
   'trustProxy',
+  ...FLOW_OPTIONS,
 ] as const;
 
 const WHAT = 'WebSocketServer';
@@ -251,6 +262,7 @@ export class WebSocketServer extends EventEmitter {
       closeTimeout: checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
       autoPong: checkBoolean(WHAT, 'autoPong', options.autoPong) ?? true,
       stats: this.counters,
+      flow: checkFlowOptions(WHAT, options, 16 * 1024 * 1024),
       maxMessageRate:
         checkInteger(WHAT, 'maxMessageRate', options.maxMessageRate, 0, 2 ** 31 - 1, 'per second') ?? 0,
     };

@@ -17,6 +17,7 @@ import {
   kPingSentAt,
   type Monitored,
 } from './heartbeat.js';
+import type { FlowSettings } from './options.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 
 /**
@@ -51,7 +52,15 @@ export interface ConnectionSettings {
   /** Data messages per second before the connection is closed with 1008 (0: no limit). */
   maxMessageRate?: number;
   /** Counters shared by all connections of a server. */
-  stats?: { messagesIn: number; messagesOut: number };
+  stats?: { messagesIn: number; messagesOut: number; dropped?: number };
+  /** Backpressure: send() returns false above highWaterMark; 'drain' at lowWaterMark. */
+  flow?: FlowSettings;
+}
+
+/** A message as yielded by `for await (const message of ws)`. */
+export interface WebSocketMessage {
+  data: string | Buffer;
+  isBinary: boolean;
 }
 
 /** Internal hooks, kept off the public surface. */
@@ -70,6 +79,10 @@ export interface WebSocketEventMap {
   pong: [payload: Buffer];
   close: [code: number, reason: string];
   error: [error: Error];
+  /** The buffer fell to the low-water mark after send() returned false. */
+  drain: [];
+  /** slowConsumer: 'drop' discarded a message because maxBufferedAmount was reached. */
+  drop: [data: SendData];
 }
 
 // Typed listeners for the events above (declaration merging with the class).
@@ -197,6 +210,7 @@ export class WebSocket extends EventEmitter implements Monitored {
       options = undefined;
     }
     this.assertOpen('send');
+    if (this.overCap(data, callback)) return false;
     if (this.settings?.stats && (options?.fin ?? true)) this.settings.stats.messagesOut++;
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
@@ -208,15 +222,15 @@ export class WebSocket extends EventEmitter implements Monitored {
       const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(toBuffer(data));
       if (bytes.length >= deflate.threshold) {
         this.sendCompressed(deflate, bytes, binary, callback);
-        return true;
+        return this.belowHighWater();
       }
     }
     const endsFragments = this.sendingFragments && fin;
     this.sendingFragments = !fin;
     if (!this.sendQueue.busy) {
-      const ok = this.writeData(data, binary, fin, callback);
+      this.writeData(data, binary, fin, callback);
       if (endsFragments) this.releaseAfterFragments();
-      return ok;
+      return this.belowHighWater();
     }
     // Keep the order behind compressed messages still being deflated.
     const payload = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
@@ -228,8 +242,76 @@ export class WebSocket extends EventEmitter implements Monitored {
       else callback?.(new InvalidStateError('the connection closed before this message was sent'));
       if (endsFragments) this.releaseAfterFragments();
       next();
+      this.maybeDrain();
     });
-    return false;
+    return this.belowHighWater();
+  }
+
+  /**
+   * Send and wait until the buffer is back at the low-water mark: a natural pace
+   * for producers. Rejects if the connection closes first.
+   */
+  async sendAsync(data: SendData, options?: SendOptions): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.send(data, options, (error) => (error ? reject(error) : resolve()));
+    });
+    await this.drained();
+  }
+
+  /** Resolves when bufferedAmount is at or below the low-water mark (at once if it already is). */
+  drained(): Promise<void> {
+    const low = this.settings?.flow?.lowWaterMark ?? 16 * 1024;
+    if (this.bufferedAmount <= low) return Promise.resolve();
+    this.needDrain = true;
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.off('drain', onDrain);
+        reject(new InvalidStateError('the connection closed before the buffer drained'));
+      };
+      this.once('drain', onDrain);
+      this.once('close', onClose);
+    });
+  }
+
+  private needDrain = false;
+
+  private belowHighWater(): boolean {
+    const high = this.settings?.flow?.highWaterMark ?? 64 * 1024;
+    const ok = this.bufferedAmount < high;
+    if (!ok) this.needDrain = true;
+    return ok;
+  }
+
+  private maybeDrain(): void {
+    if (!this.needDrain) return;
+    if (this.bufferedAmount > (this.settings?.flow?.lowWaterMark ?? 16 * 1024)) return;
+    this.needDrain = false;
+    this.emit('drain');
+  }
+
+  /** maxBufferedAmount reached: a slow consumer is closed (1013) or the message dropped, as configured. */
+  private overCap(data: SendData, callback?: WriteCallback): boolean {
+    const flow = this.settings?.flow;
+    if (!flow || flow.maxBufferedAmount === 0) return false;
+    // The cap is on accumulation: one more message may always go on top of a
+    // buffer below it, so a single large send on a healthy connection passes.
+    if (this.bufferedAmount < flow.maxBufferedAmount) return false;
+    if (flow.slowConsumer === 'drop') {
+      if (this.settings?.stats) this.settings.stats.dropped = (this.settings.stats.dropped ?? 0) + 1;
+      callback?.(
+        new InvalidStateError(`message dropped: more than ${flow.maxBufferedAmount} bytes buffered`),
+      );
+      this.emit('drop', data);
+      return true;
+    }
+    this.dropReason = `slow consumer: more than ${flow.maxBufferedAmount} bytes buffered`;
+    this[kCloseUnchecked](CloseCode.TryAgainLater, this.dropReason);
+    callback?.(new InvalidStateError('connection closed: the peer reads too slowly'));
+    return true;
   }
 
   /** A fragmented message is complete: send the broadcasts held back meanwhile. */
@@ -268,8 +350,71 @@ export class WebSocket extends EventEmitter implements Monitored {
           callback?.(new InvalidStateError('the connection closed before this message was sent'));
         }
         next();
+        this.maybeDrain();
       });
     });
+  }
+
+  /**
+   * Iterate over incoming messages: `for await (const { data, isBinary } of ws)`.
+   * When the loop falls behind, reading from the socket pauses (TCP backpressure
+   * reaches the peer) and resumes as the loop catches up. Ends when the
+   * connection closes (see closeCode) or the loop breaks.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
+    const PAUSE_AT = 64;
+    const RESUME_AT = 16;
+    const queue: WebSocketMessage[] = [];
+    let waiting: ((result: IteratorResult<WebSocketMessage>) => void) | null = null;
+    let finished = this.readyState === WebSocket.CLOSED;
+    let pausedSocket: Socket | null = null;
+    const resume = () => {
+      pausedSocket?.resume();
+      pausedSocket = null;
+    };
+    const onMessage = (data: string | Buffer, isBinary: boolean) => {
+      if (waiting) {
+        const deliver = waiting;
+        waiting = null;
+        deliver({ value: { data, isBinary }, done: false });
+        return;
+      }
+      queue.push({ data, isBinary });
+      const socket = this.socket as Socket | null;
+      if (!pausedSocket && queue.length >= PAUSE_AT && socket) {
+        socket.pause();
+        pausedSocket = socket;
+      }
+    };
+    const stop = () => {
+      finished = true;
+      this.off('message', onMessage);
+      this.off('close', stop);
+      resume();
+      waiting?.({ value: undefined, done: true });
+      waiting = null;
+    };
+    this.on('message', onMessage);
+    this.on('close', stop);
+    const iterator: AsyncIterableIterator<WebSocketMessage> = {
+      next: () => {
+        const value = queue.shift();
+        if (value) {
+          if (pausedSocket && queue.length <= RESUME_AT) resume();
+          return Promise.resolve({ value, done: false });
+        }
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => {
+          waiting = resolve;
+        });
+      },
+      return: () => {
+        stop();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Server side: receive messages published to `topic` with server.publish(). */
@@ -359,6 +504,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     if (!connection || connection.closeSent || connection.state === 'closed') return;
     if (this.readyState === WebSocket.CLOSING && this.sendQueue.busy) return; // a Close is already queued
     this.readyState = WebSocket.CLOSING;
+    (this.socket as Socket | null)?.resume?.(); // read the peer's Close even if iteration paused us
     const close = () => {
       connection.close(code, reason);
       this.armCloseTimer();
@@ -413,10 +559,18 @@ export class WebSocket extends EventEmitter implements Monitored {
     });
     (socket as Socket).setNoDelay?.(true);
     (socket as Socket).setTimeout?.(0);
-    // Put the early bytes back before listening for data: with no 'data' listener
-    // yet, the stream buffers them and delivers them on the next tick, after the
-    // application's 'open'/'connection' handlers have attached their listeners.
-    if (head.length > 0) socket.unshift(head);
+    // Bytes that arrived with the handshake must wait until the application has
+    // attached its listeners: in 'open'/'connection' handlers, but also after
+    // `await WebSocket.connect()`, whose continuation runs after nextTick
+    // callbacks. So: hold the socket, and hand them over from setImmediate.
+    if (head.length > 0) {
+      socket.pause();
+      setImmediate(() => {
+        if (this.readyState === WebSocket.CLOSED) return;
+        this.onData(head);
+        socket.resume();
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
       // The peer finished sending. Finish ours too; a missing Close frame is reported as 1006.
@@ -427,6 +581,7 @@ export class WebSocket extends EventEmitter implements Monitored {
       socket.destroy();
     });
     socket.on('close', () => this.onSocketClose());
+    socket.on('drain', () => this.maybeDrain());
     this.readyState = WebSocket.OPEN;
   }
 

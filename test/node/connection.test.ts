@@ -254,3 +254,21 @@ describe('the WebSocket API', () => {
     await server.close();
   });
 });
+
+test('messages that arrive with the 101 are not lost to `await WebSocket.connect()`', {
+  timeout: 10_000,
+}, async () => {
+  const { server, url } = await startServer();
+  server.on('connection', (ws) => {
+    for (let i = 0; i < 50; i++) ws.send(`early ${i}`);
+  });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const ws = await WebSocket.connect(url);
+    const got: string[] = [];
+    ws.on('message', (d) => got.push(d as string));
+    while (got.length < 50) await once(ws, 'message');
+    assert.equal(got[0], 'early 0');
+    ws.close();
+  }
+  await server.close();
+});
