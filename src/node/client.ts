@@ -12,12 +12,12 @@ import { acceptResponse, buildOffer, EXTENSION_NAME } from '../protocol/permessa
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
 import {
   checkBoolean,
+  checkConnectionOptions,
   checkFlowOptions,
   checkInteger,
   checkKnownKeys,
   checkString,
   FLOW_OPTIONS,
-  MAX_BUFFER,
 } from './options.js';
 import { kAttach, kFailHandshake, type WebSocket } from './websocket.js';
 
@@ -111,10 +111,10 @@ export function startClientHandshake(
     2 ** 31 - 1,
     'ms',
   );
-  const maxMessageSize = checkInteger(WHAT, 'maxMessageSize', options.maxMessageSize, 1, MAX_BUFFER, 'bytes');
-  const maxFrameSize = checkInteger(WHAT, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
-  const closeTimeout = checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms');
-  const autoPong = checkBoolean(WHAT, 'autoPong', options.autoPong);
+  const settings = {
+    ...checkConnectionOptions(WHAT, options, DEFAULT_MAX_MESSAGE_SIZE),
+    flow: checkFlowOptions(WHAT, options, 0),
+  };
   checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
   checkString(WHAT, 'servername', options.servername);
   const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate ?? true);
@@ -133,13 +133,6 @@ export function startClientHandshake(
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
   const key = generateKey();
-  const settings = {
-    maxMessageSize: maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    closeTimeout: closeTimeout ?? 30_000,
-    autoPong: autoPong ?? true,
-    flow: checkFlowOptions(WHAT, options, 0),
-  };
 
   const requestOptions: https.RequestOptions = {
     hostname,

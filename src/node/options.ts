@@ -104,3 +104,26 @@ export function checkFlowOptions(
   }
   return { highWaterMark, lowWaterMark, maxBufferedAmount, slowConsumer };
 }
+
+export interface BaseSettings {
+  maxMessageSize: number;
+  maxFrameSize: number;
+  closeTimeout: number;
+  autoPong: boolean;
+}
+
+/** The per-connection options servers and clients share, checked, with their defaults. */
+export function checkConnectionOptions(
+  what: string,
+  options: { maxMessageSize?: number; maxFrameSize?: number; closeTimeout?: number; autoPong?: boolean },
+  defaultMaxMessageSize: number,
+): BaseSettings {
+  const maxMessageSize = checkInteger(what, 'maxMessageSize', options.maxMessageSize, 1, MAX_BUFFER, 'bytes');
+  const maxFrameSize = checkInteger(what, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
+  return {
+    maxMessageSize: maxMessageSize ?? defaultMaxMessageSize,
+    maxFrameSize: maxFrameSize ?? maxMessageSize ?? defaultMaxMessageSize,
+    closeTimeout: checkInteger(what, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
+    autoPong: checkBoolean(what, 'autoPong', options.autoPong) ?? true,
+  };
+}

@@ -11,13 +11,13 @@ import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './de
 import { HeartbeatMonitor } from './heartbeat.js';
 import {
   checkBoolean,
+  checkConnectionOptions,
   checkFlowOptions,
   checkFunction,
   checkInteger,
   checkKnownKeys,
   checkString,
   FLOW_OPTIONS,
-  MAX_BUFFER,
 } from './options.js';
 import { type SendData, toBuffer } from './send-queue.js';
 import { resolveClient, type TrustProxy } from './trust-proxy.js';
@@ -247,20 +247,8 @@ export class WebSocketServer extends EventEmitter {
     ) {
       throw new TypeError(`${WHAT}: option "protocols" must be an array of strings`);
     }
-    const maxMessageSize = checkInteger(
-      WHAT,
-      'maxMessageSize',
-      options.maxMessageSize,
-      1,
-      MAX_BUFFER,
-      'bytes',
-    );
-    const maxFrameSize = checkInteger(WHAT, 'maxFrameSize', options.maxFrameSize, 1, MAX_BUFFER, 'bytes');
     this.settings = {
-      maxMessageSize: maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      maxFrameSize: maxFrameSize ?? maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      closeTimeout: checkInteger(WHAT, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
-      autoPong: checkBoolean(WHAT, 'autoPong', options.autoPong) ?? true,
+      ...checkConnectionOptions(WHAT, options, DEFAULT_MAX_MESSAGE_SIZE),
       stats: this.counters,
       flow: checkFlowOptions(WHAT, options, 16 * 1024 * 1024),
       maxMessageRate:

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
-import { findBinary } from '../system.js';
+import { requireBinary } from '../system.js';
 
 const BIN = new URL('../../../bin/socketeer.js', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -215,10 +215,7 @@ describe('socketeer CLI', () => {
   });
 
   test('connect on a terminal: prompt, /ping, /close, colour unless NO_COLOR', async (t) => {
-    if (!findBinary('script')) {
-      t.skip('script (bsdutils) not found');
-      return;
-    }
+    if (!requireBinary(t, 'script', 'apt-get install bsdutils')) return;
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     server.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
     await server.listening();
