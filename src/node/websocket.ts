@@ -446,6 +446,9 @@ export class WebSocket extends EventEmitter implements Monitored {
    */
   [kWriteFrame](frame: Buffer[], counted = false): boolean {
     if (this.readyState !== WebSocket.OPEN || this.connection?.state !== 'open') return false;
+    // Broadcasts obey the slow-consumer cap like sends (the frame stands in for the message).
+    const cap = this.settings?.flow?.maxBufferedAmount ?? 0;
+    if (!counted && cap > 0 && this.bufferedAmount >= cap && this.overCap(Buffer.concat(frame))) return false;
     if (!counted && this.settings?.stats) this.settings.stats.messagesOut++;
     if (this.sendingFragments) {
       (this.afterFragments ??= []).push(frame);

@@ -95,6 +95,28 @@ describe('backpressure', () => {
     await server.close();
   });
 
+  test('broadcasts obey the cap too: a stalled subscriber is closed, the others served', {
+    timeout: 20_000,
+  }, async () => {
+    const { server, ws, url } = await stalledPeer({ maxBufferedAmount: 1024 * 1024, closeTimeout: 200 });
+    const healthy = await WebSocket.connect(url);
+    let healthyGot = 0;
+    healthy.on('message', () => healthyGot++);
+    const closed = new Promise<string>((r) => ws.on('close', (_c, reason) => r(reason)));
+    // The kernel's loopback buffers absorb several MB first; yield so the healthy client keeps reading.
+    let sent = 0;
+    while (ws.readyState === WebSocket.OPEN && sent < 400) {
+      server.broadcast(chunk);
+      sent++;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.match(await closed, /slow consumer/);
+    while (healthyGot < sent) await once(healthy, 'message');
+    assert.equal(healthy.readyState, WebSocket.OPEN);
+    healthy.close();
+    await server.close();
+  });
+
   test('flow options are checked', async () => {
     const { WebSocketServer } = await import('../../src/node/server.js');
     assert.throws(
