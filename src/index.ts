@@ -7,6 +7,7 @@
  */
 
 export type { ClientOptions } from './node/client.js';
+export { ReconnectingWebSocket, type ReconnectOptions } from './node/reconnecting.js';
 export {
   type Authenticator,
   type AuthResult,
