@@ -19,6 +19,7 @@ import {
   checkString,
   FLOW_OPTIONS,
 } from './options.js';
+import { connectThroughProxy, proxyFor } from './proxy-connect.js';
 import { kAttach, kFailHandshake, type WebSocket } from './websocket.js';
 
 /** The client's opening handshake over node:http / node:https. */
@@ -45,6 +46,11 @@ export interface ClientOptions {
   rejectUnauthorized?: boolean;
   /** TLS: SNI server name (default: the URL's host name, unless it is an IP address). */
   servername?: string;
+  /**
+   * An http:// proxy to tunnel through (HTTP CONNECT), false for none. Default:
+   * HTTPS_PROXY (wss) / HTTP_PROXY (ws) from the environment, honouring NO_PROXY.
+   */
+  proxy?: string | false;
   /** Offer permessage-deflate (RFC 7692): true (default), false, or options. */
   perMessageDeflate?: boolean | DeflateOptions;
   /** Backpressure, as on the server (but no maxBufferedAmount cap by default). */
@@ -67,6 +73,7 @@ const CLIENT_OPTIONS = [
   'rejectUnauthorized',
   'servername',
   'perMessageDeflate',
+  'proxy',
   ...FLOW_OPTIONS,
 ] as const;
 
@@ -133,6 +140,15 @@ export function startClientHandshake(
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
   const key = generateKey();
+  const proxy = proxyFor(url, options.proxy);
+  const tlsOptions: tls.ConnectionOptions = {
+    servername: options.servername ?? (net.isIP(hostname) ? undefined : hostname),
+    ca: options.ca,
+    cert: options.cert,
+    key: options.key,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    ALPNProtocols: ['http/1.1'],
+  };
 
   const requestOptions: https.RequestOptions = {
     hostname,
@@ -144,20 +160,19 @@ export function startClientHandshake(
       headers: options.headers,
       extensions: deflateOptions ? buildOffer(deflateOptions) : undefined,
     }),
-    // Our own connect function: a fresh socket, never a pooled keep-alive one.
-    createConnection: secure
-      ? () =>
-          tls.connect({
-            host: hostname,
-            port,
-            servername: options.servername ?? (net.isIP(hostname) ? undefined : hostname),
-            ca: options.ca,
-            cert: options.cert,
-            key: options.key,
-            rejectUnauthorized: options.rejectUnauthorized ?? true,
-            ALPNProtocols: ['http/1.1'],
-          })
-      : () => net.connect({ host: hostname, port }),
+    // Our own connect function: a fresh socket, never a pooled keep-alive one,
+    // directly or through a CONNECT tunnel.
+    createConnection: (_options: unknown, done: (error: Error | null, socket: Duplex) => void) => {
+      if (proxy) {
+        connectThroughProxy(proxy, { host: hostname, port, secure, tlsOptions }, (error, socket) =>
+          done(error, socket as Duplex),
+        );
+        return undefined;
+      }
+      return secure
+        ? tls.connect({ ...tlsOptions, host: hostname, port })
+        : net.connect({ host: hostname, port });
+    },
   };
 
   const extensionNames = deflateOptions ? [EXTENSION_NAME] : [];
