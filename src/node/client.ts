@@ -10,6 +10,7 @@ import { buildRequestHeaders, generateKey, validateServerResponse } from '../pro
 import { isToken } from '../protocol/headers.js';
 import { acceptResponse, buildOffer, EXTENSION_NAME } from '../protocol/permessage-deflate.js';
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
+import { HeartbeatMonitor } from './heartbeat.js';
 import {
   checkBoolean,
   checkConnectionOptions,
@@ -46,6 +47,10 @@ export interface ClientOptions {
   rejectUnauthorized?: boolean;
   /** TLS: SNI server name (default: the URL's host name, unless it is an IP address). */
   servername?: string;
+  /** Ping the server after this many quiet ms (default 0: off). */
+  heartbeatInterval?: number;
+  /** With heartbeats: drop (1006) a server that sends nothing within this many ms of a ping (default 10000). */
+  heartbeatTimeout?: number;
   /**
    * An http:// proxy to tunnel through (HTTP CONNECT), false for none. Default:
    * HTTPS_PROXY (wss) / HTTP_PROXY (ws) from the environment, honouring NO_PROXY.
@@ -74,6 +79,8 @@ const CLIENT_OPTIONS = [
   'servername',
   'perMessageDeflate',
   'proxy',
+  'heartbeatInterval',
+  'heartbeatTimeout',
   ...FLOW_OPTIONS,
 ] as const;
 
@@ -125,6 +132,10 @@ export function startClientHandshake(
   checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
   checkString(WHAT, 'servername', options.servername);
   const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate ?? true);
+  const heartbeatInterval =
+    checkInteger(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0, 2 ** 31 - 1, 'ms') ?? 0;
+  const heartbeatTimeout =
+    checkInteger(WHAT, 'heartbeatTimeout', options.heartbeatTimeout, 1, 2 ** 31 - 1, 'ms') ?? 10_000;
 
   const url = parseWebSocketUrl(address);
   const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];
@@ -253,6 +264,15 @@ export function startClientHandshake(
         ? new PerMessageDeflate(params, 'client', deflateOptions!, settings.maxMessageSize)
         : undefined;
     ws[kAttach](socket, head, 'client', settings, deflate);
+    if (heartbeatInterval > 0) {
+      // Dead-server detection: the same monitor servers use, for this one connection.
+      const monitor = new HeartbeatMonitor(
+        { interval: heartbeatInterval, timeout: heartbeatTimeout, idleTimeout: 0 },
+        () => [ws],
+      );
+      monitor.start();
+      ws.once('close', () => monitor.stop());
+    }
     ws.emit('open');
   });
   request.end();

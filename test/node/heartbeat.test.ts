@@ -119,3 +119,38 @@ describe('heartbeats over real sockets', () => {
     assert.throws(() => new WebSocketServer({ noServer: true, heartbeatTimeout: 0 }), /"heartbeatTimeout"/);
   });
 });
+
+test('client heartbeats: a server that stops answering is detected (1006 with the reason)', async () => {
+  const { createServer } = await import('node:net');
+  const { computeAccept } = await import('../../src/protocol/handshake.js');
+  // A server that completes the handshake, then never says anything again (not even pongs).
+  const mute = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', (req) => {
+      const key = /Sec-WebSocket-Key: (.*)\r\n/i.exec(req.toString())![1]!;
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\n\r\n`,
+      );
+    });
+  });
+  mute.listen(0, '127.0.0.1');
+  await once(mute, 'listening');
+  const port = (mute.address() as { port: number }).port;
+  const ws = await WebSocket.connect(`ws://127.0.0.1:${port}/`, {
+    heartbeatInterval: 100,
+    heartbeatTimeout: 100,
+  });
+  const [code, reason] = await once(ws, 'close');
+  assert.equal(code, 1006);
+  assert.equal(reason, 'no answer to a ping within 100 ms');
+  mute.close();
+  // A live server answers, so the client stays connected.
+  const { server, url } = await startServer();
+  const live = await WebSocket.connect(url, { heartbeatInterval: 50, heartbeatTimeout: 100 });
+  let pongs = 0;
+  live.on('pong', () => pongs++);
+  while (pongs < 3) await once(live, 'pong');
+  assert.equal(live.readyState, WebSocket.OPEN);
+  live.close();
+  await server.close();
+});
