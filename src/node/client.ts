@@ -21,7 +21,7 @@ import {
   FLOW_OPTIONS,
 } from './options.js';
 import { connectThroughProxy, proxyFor } from './proxy-connect.js';
-import { kAttach, kFailHandshake, type WebSocket } from './websocket.js';
+import { kAttach, kFailHandshake, kRestartHandshake, type WebSocket } from './websocket.js';
 
 /** The client's opening handshake over node:http / node:https. */
 
@@ -47,6 +47,12 @@ export interface ClientOptions {
   rejectUnauthorized?: boolean;
   /** TLS: SNI server name (default: the URL's host name, unless it is an IP address). */
   servername?: string;
+  /**
+   * Follow up to this many HTTP redirects (301/302/303/307/308) during the
+   * handshake (default 0: a redirect is an error). Custom headers and the
+   * client certificate are not carried to another host.
+   */
+  followRedirects?: number;
   /** Ping the server after this many quiet ms (default 0: off). */
   heartbeatInterval?: number;
   /** With heartbeats: drop (1006) a server that sends nothing within this many ms of a ping (default 10000). */
@@ -81,6 +87,7 @@ const CLIENT_OPTIONS = [
   'proxy',
   'heartbeatInterval',
   'heartbeatTimeout',
+  'followRedirects',
   ...FLOW_OPTIONS,
 ] as const;
 
@@ -132,6 +139,7 @@ export function startClientHandshake(
   checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
   checkString(WHAT, 'servername', options.servername);
   const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate ?? true);
+  const followRedirects = checkInteger(WHAT, 'followRedirects', options.followRedirects, 0, 20) ?? 0;
   const heartbeatInterval =
     checkInteger(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0, 2 ** 31 - 1, 'ms') ?? 0;
   const heartbeatTimeout =
@@ -203,6 +211,47 @@ export function startClientHandshake(
 
   request.on('error', (error) => fail(error));
   request.on('response', (response: IncomingMessage) => {
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (followRedirects > 0 && [301, 302, 303, 307, 308].includes(status) && location) {
+      response.resume();
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      let next: URL;
+      try {
+        next = parseWebSocketUrl(new URL(location, url.href.replace(/^ws/, 'http')));
+      } catch (error) {
+        ws[kFailHandshake](
+          new HandshakeError(`bad redirect to ${location}: ${(error as Error).message}`, status),
+        );
+        return;
+      }
+      // Credentials stay with the host they were meant for.
+      const sameHost = next.host === url.host;
+      const nextOptions: ClientOptions = sameHost
+        ? { ...options, followRedirects: followRedirects - 1 }
+        : {
+            ...options,
+            headers: undefined,
+            cert: undefined,
+            key: undefined,
+            followRedirects: followRedirects - 1,
+          };
+      ws[kRestartHandshake](() => startClientHandshake(ws, next, protocols, nextOptions));
+      return;
+    }
+    if (
+      [301, 302, 303, 307, 308].includes(status) &&
+      options.followRedirects !== undefined &&
+      followRedirects === 0
+    ) {
+      response.resume();
+      fail(
+        new HandshakeError(`too many redirects (the last to ${location ?? '?'})`, status, response.headers),
+      );
+      return;
+    }
     if (response.statusCode === 101) {
       // Node only treats a 101 as an upgrade when it names one; say what was missing.
       const check = validateServerResponse(response.headers, key, { protocols: offered, extensionNames });

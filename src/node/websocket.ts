@@ -68,6 +68,7 @@ export const kAttach = Symbol('attach');
 export const kWriteFrame = Symbol('writeFrame');
 export const kTopics = Symbol('topics');
 export const kFailHandshake = Symbol('failHandshake');
+export const kRestartHandshake = Symbol('restartHandshake');
 export const kCloseUnchecked = Symbol('closeUnchecked');
 
 const EMPTY = Buffer.alloc(0);
@@ -589,6 +590,11 @@ export class WebSocket extends EventEmitter implements Monitored {
   }
 
   /** The client handshake failed: report it and close (1006). */
+  /** Follow a redirect: a new handshake replaces the current one. */
+  [kRestartHandshake](start: () => (reason: string) => void): void {
+    this.abortHandshake = start();
+  }
+
   [kFailHandshake](error: Error): void {
     if (this.readyState === WebSocket.CLOSED) return;
     this.readyState = WebSocket.CLOSED;
