@@ -73,9 +73,9 @@ describe('backpressure', () => {
 
   test('for await: a slow loop pauses reading (TCP backpressure) and gets every message in order', async () => {
     const { server, url } = await startServer();
+    const pad = 'x'.repeat(4096); // 400 x 4 KiB spans many TCP reads, so pausing matters
     server.on('connection', (peer) => {
-      for (let i = 0; i < 400; i++) peer.send(`message ${i}`);
-      peer.close(1000, 'done');
+      for (let i = 0; i < 400; i++) peer.send(`message ${i} ${pad}`);
     });
     const ws = await WebSocket.connect(url);
     const socket = (ws as unknown as { socket: Socket }).socket;
@@ -83,9 +83,10 @@ describe('backpressure', () => {
     let sawPause = false;
     for await (const { data, isBinary } of ws) {
       assert.equal(isBinary, false);
-      got.push(data as string);
+      got.push((data as string).split(' ', 2).join(' '));
       if (socket.isPaused()) sawPause = true;
       if (got.length % 50 === 0) await new Promise((r) => setTimeout(r, 20)); // a slow consumer
+      if (got.length === 400) ws.close(1000, 'done');
     }
     assert.equal(got.length, 400);
     assert.deepEqual(got.slice(0, 3), ['message 0', 'message 1', 'message 2']);
