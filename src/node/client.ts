@@ -17,6 +17,7 @@ import {
   checkFlowOptions,
   checkInteger,
   checkKnownKeys,
+  checkMilliseconds,
   checkString,
   FLOW_OPTIONS,
 } from './options.js';
@@ -124,14 +125,7 @@ export function startClientHandshake(
   options: ClientOptions,
 ): (reason: string) => void {
   checkKnownKeys(WHAT, options, CLIENT_OPTIONS);
-  const handshakeTimeout = checkInteger(
-    WHAT,
-    'handshakeTimeout',
-    options.handshakeTimeout,
-    1,
-    2 ** 31 - 1,
-    'ms',
-  );
+  const handshakeTimeout = checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout);
   const settings = {
     ...checkConnectionOptions(WHAT, options, DEFAULT_MAX_MESSAGE_SIZE),
     flow: checkFlowOptions(WHAT, options, 0),
@@ -140,10 +134,8 @@ export function startClientHandshake(
   checkString(WHAT, 'servername', options.servername);
   const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate ?? true);
   const followRedirects = checkInteger(WHAT, 'followRedirects', options.followRedirects, 0, 20) ?? 0;
-  const heartbeatInterval =
-    checkInteger(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0, 2 ** 31 - 1, 'ms') ?? 0;
-  const heartbeatTimeout =
-    checkInteger(WHAT, 'heartbeatTimeout', options.heartbeatTimeout, 1, 2 ** 31 - 1, 'ms') ?? 10_000;
+  const heartbeatInterval = checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ?? 0;
+  const heartbeatTimeout = checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? 10_000;
 
   const url = parseWebSocketUrl(address);
   const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];

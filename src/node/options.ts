@@ -29,6 +29,11 @@ export function checkInteger(
   return value;
 }
 
+/** A duration option in ms (at most 2^31-1, what timers accept). */
+export function checkMilliseconds(what: string, name: string, value: unknown, min = 1): number | undefined {
+  return checkInteger(what, name, value, min, 2 ** 31 - 1, 'ms');
+}
+
 export function checkBoolean(what: string, name: string, value: unknown): boolean | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') {
@@ -123,7 +128,7 @@ export function checkConnectionOptions(
   return {
     maxMessageSize: maxMessageSize ?? defaultMaxMessageSize,
     maxFrameSize: maxFrameSize ?? maxMessageSize ?? defaultMaxMessageSize,
-    closeTimeout: checkInteger(what, 'closeTimeout', options.closeTimeout, 1, 2 ** 31 - 1, 'ms') ?? 30_000,
+    closeTimeout: checkMilliseconds(what, 'closeTimeout', options.closeTimeout) ?? 30_000,
     autoPong: checkBoolean(what, 'autoPong', options.autoPong) ?? true,
   };
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError, InvalidStateError } from '../protocol/errors.js';
 import type { ClientOptions } from './client.js';
-import { checkInteger, checkKnownKeys } from './options.js';
+import { checkInteger, checkKnownKeys, checkMilliseconds } from './options.js';
 import type { SendData, SendOptions } from './websocket.js';
 import { WebSocket } from './websocket.js';
 
@@ -56,8 +56,8 @@ export class ReconnectingWebSocket extends EventEmitter {
     super();
     const r = options.reconnect ?? {};
     checkKnownKeys(`${WHAT} reconnect`, r, RECONNECT_OPTIONS);
-    this.initialDelay = checkInteger(WHAT, 'initialDelay', r.initialDelay, 1, 2 ** 31 - 1, 'ms') ?? 500;
-    this.maxDelay = checkInteger(WHAT, 'maxDelay', r.maxDelay, 1, 2 ** 31 - 1, 'ms') ?? 30_000;
+    this.initialDelay = checkMilliseconds(WHAT, 'initialDelay', r.initialDelay) ?? 500;
+    this.maxDelay = checkMilliseconds(WHAT, 'maxDelay', r.maxDelay) ?? 30_000;
     this.maxAttempts = checkInteger(WHAT, 'maxAttempts', r.maxAttempts, 0, 2 ** 31 - 1) ?? 0;
     this.maxQueued = checkInteger(WHAT, 'maxQueued', r.maxQueued, 0, 2 ** 31 - 1) ?? 1000;
     this.stopCodes = new Set(r.stopCodes ?? [1000, 1002, 1003, 1007, 1008, 1009, 1010]);

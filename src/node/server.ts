@@ -16,6 +16,7 @@ import {
   checkFunction,
   checkInteger,
   checkKnownKeys,
+  checkMilliseconds,
   checkString,
   FLOW_OPTIONS,
 } from './options.js';
@@ -254,14 +255,7 @@ export class WebSocketServer extends EventEmitter {
       maxMessageRate:
         checkInteger(WHAT, 'maxMessageRate', options.maxMessageRate, 0, 2 ** 31 - 1, 'per second') ?? 0,
     };
-    const handshakeTimeout = checkInteger(
-      WHAT,
-      'handshakeTimeout',
-      options.handshakeTimeout,
-      1,
-      2 ** 31 - 1,
-      'ms',
-    );
+    const handshakeTimeout = checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout);
     const maxHeaderSize = checkInteger(
       WHAT,
       'maxHeaderSize',
@@ -304,12 +298,11 @@ export class WebSocketServer extends EventEmitter {
       }
       this.origins = new Set(options.origins.map((o) => o.toLowerCase()));
     }
-    const day = 24 * 3600 * 1000;
     this.heartbeat = new HeartbeatMonitor(
       {
-        interval: checkInteger(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0, day, 'ms') ?? 30_000,
-        timeout: checkInteger(WHAT, 'heartbeatTimeout', options.heartbeatTimeout, 1, day, 'ms') ?? 10_000,
-        idleTimeout: checkInteger(WHAT, 'idleTimeout', options.idleTimeout, 0, day, 'ms') ?? 0,
+        interval: checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ?? 30_000,
+        timeout: checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? 10_000,
+        idleTimeout: checkMilliseconds(WHAT, 'idleTimeout', options.idleTimeout, 0) ?? 0,
       },
       () => this.clients,
     );

@@ -218,10 +218,11 @@ export class WebSocket extends EventEmitter implements Monitored {
     const connection = this.connection!;
     const deflate = this.deflate;
     if (deflate?.canCompress && fin && options?.compress !== false && !this.sendingFragments) {
-      // Strings become a fresh buffer; the caller's buffers are copied, since
-      // they may be reused as soon as send() returns and zlib reads later.
-      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(toBuffer(data));
-      if (bytes.length >= deflate.threshold) {
+      // Measure first: small messages go uncompressed and need no copy.
+      const size = typeof data === 'string' ? Buffer.byteLength(data) : toBuffer(data).length;
+      if (size >= deflate.threshold) {
+        // The caller may reuse its buffer as soon as send() returns; zlib reads later.
+        const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(toBuffer(data));
         this.sendCompressed(deflate, bytes, binary, callback);
         return this.belowHighWater();
       }

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { inCI } from '../helpers.js';
 import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
+import { freePort } from '../node/net-helpers.js';
 import { findBinary } from '../system.js';
 
 /**
@@ -24,15 +24,6 @@ const missing = findBinary('/usr/bin/chromium')
   ? false
   : '/usr/bin/chromium not found (apt-get install chromium)';
 if (missing && inCI) throw new Error(`${missing}; CI must install it`);
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as net.AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 async function startServe(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {

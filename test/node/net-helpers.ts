@@ -2,6 +2,16 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { type ServerOptions, WebSocketServer } from '../../src/node/server.js';
 
+/** A loopback port that was free a moment ago (for servers that must restart on the same port). */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as net.AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
 /** Start a server on a free loopback port. */
 export async function startServer(options: Omit<ServerOptions, 'port'> = {}) {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', ...options });

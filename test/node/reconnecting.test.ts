@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { ReconnectingWebSocket } from '../../src/node/reconnecting.js';
 import { WebSocketServer } from '../../src/node/server.js';
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as net.AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
+import { freePort } from './net-helpers.js';
 
 async function serverOn(port: number, onMessage?: (data: string) => void) {
   const server = new WebSocketServer({ port, host: '127.0.0.1' });
