@@ -118,6 +118,18 @@ describe('backpressure', () => {
     await server.close();
   });
 
+  test('drained() and sendAsync() reject when the connection closes before draining', async () => {
+    const { server, client, ws } = await stalledPeer();
+    while (ws.send(chunk)) {}
+    const outcomes = Promise.allSettled([ws.drained(), ws.sendAsync(chunk)]);
+    client.socket.destroy(); // the peer vanishes
+    const [waiting, sending] = await outcomes;
+    assert.equal(waiting.status, 'rejected');
+    assert.match(String((waiting as PromiseRejectedResult).reason), /closed before the buffer drained/);
+    assert.equal(sending.status, 'rejected');
+    await server.close();
+  });
+
   test('flow options are checked', async () => {
     const { WebSocketServer } = await import('../../src/node/server.js');
     assert.throws(

@@ -91,6 +91,17 @@ describe('ReconnectingWebSocket', { timeout: 20_000 }, () => {
     assert.throws(() => client.send('late'), /the client was closed/);
   });
 
+  test('bad reconnect options say what is allowed', () => {
+    assert.throws(
+      () => new ReconnectingWebSocket('ws://127.0.0.1:1/', { reconnect: { delay: 5 } as never }),
+      /unknown option "delay"; allowed options are: initialDelay, maxDelay, maxAttempts, stopCodes, maxQueued/,
+    );
+    assert.throws(
+      () => new ReconnectingWebSocket('ws://127.0.0.1:1/', { reconnect: { maxDelay: 0 } }),
+      /"maxDelay" must be an integer from 1 to 2147483647 ms; got 0/,
+    );
+  });
+
   test("the application's own close() never reconnects", async () => {
     const port = await freePort();
     const server = await serverOn(port);

@@ -67,6 +67,14 @@ test('redirects: off by default, followed when asked, credentials kept to the sa
     /too many redirects/,
   );
 
+  // A Location that is not http(s)/ws(s) is refused with a clear error.
+  const odd = await redirector(302, () => 'ftp://files.example/x');
+  await assert.rejects(
+    WebSocket.connect(`ws://127.0.0.1:${odd.port}/`, { followRedirects: 2 }),
+    /bad redirect to ftp:\/\/files\.example\/x/,
+  );
+  odd.server.close();
+
   away.server.close();
   loop.server.close();
   await sameWs.close();
