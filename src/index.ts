@@ -3,7 +3,8 @@
  *
  *   import { WebSocketServer, WebSocket } from 'socketeer';
  *
- * The sans-I/O protocol core is available separately as 'socketeer/protocol'.
+ * The sans-I/O protocol core is available separately as 'socketeer/protocol', and
+ * the browser's WebSocket API as 'socketeer/whatwg' (also exported here as WhatwgWebSocket).
  */
 
 export type { ClientOptions } from './node/client.js';
@@ -23,5 +24,6 @@ export {
   type WebSocketMessage,
   type WriteCallback,
 } from './node/websocket.js';
+export { CloseEvent, WebSocket as WhatwgWebSocket } from './node/whatwg.js';
 export { CloseCode } from './protocol/constants.js';
 export { HandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';

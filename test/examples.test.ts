@@ -6,7 +6,7 @@ import { test } from 'node:test';
 /** The README quotes these files: they must run as written. */
 const dir = new URL('../../examples/', import.meta.url).pathname;
 
-test('examples/echo-server.mjs and examples/echo-client.mjs work together', async () => {
+test('examples/echo-server.mjs with examples/echo-client.mjs and examples/browser-style-client.mjs', async () => {
   const server = spawn(process.execPath, [`${dir}echo-server.mjs`], {
     env: { ...process.env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -29,6 +29,14 @@ test('examples/echo-server.mjs and examples/echo-client.mjs work together', asyn
     assert.equal(code, 0);
     assert.equal(clientOut, 'received: Hello, socketeer!\n');
     await until(/closed 1000 done/);
+    const browserStyle = spawn(process.execPath, [`${dir}browser-style-client.mjs`, url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let browserOut = '';
+    browserStyle.stdout.on('data', (d) => (browserOut += d));
+    const [browserCode] = await once(browserStyle, 'exit');
+    assert.equal(browserCode, 0);
+    assert.equal(browserOut, 'received: Hello from the browser API!\nclosed 1000 done true\n');
   } finally {
     server.kill('SIGINT');
     await once(server, 'exit');

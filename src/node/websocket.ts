@@ -70,6 +70,7 @@ export const kTopics = Symbol('topics');
 export const kFailHandshake = Symbol('failHandshake');
 export const kRestartHandshake = Symbol('restartHandshake');
 export const kCloseUnchecked = Symbol('closeUnchecked');
+export const kPeerClose = Symbol('peerClose');
 
 const EMPTY = Buffer.alloc(0);
 
@@ -523,6 +524,20 @@ export class WebSocket extends EventEmitter implements Monitored {
     } else {
       close();
     }
+  }
+
+  /**
+   * How the connection ended, for the WHATWG API: the peer's Close frame if one
+   * arrived (its code, undefined for none, and reason), and whether this side
+   * failed the connection (a bad handshake or a protocol error from the peer).
+   */
+  [kPeerClose](): { peer: { code: number | undefined; reason: string } | undefined; failed: boolean } {
+    const connection = this.connection;
+    if (!connection) return { peer: undefined, failed: true }; // never opened
+    const peer = connection.closeReceived
+      ? { code: connection.peerCloseCode, reason: connection.peerCloseReason }
+      : undefined;
+    return { peer, failed: connection.failure !== undefined };
   }
 
   [kHeartbeatPing](): void {

@@ -1,0 +1,8 @@
+/**
+ * socketeer/whatwg: the browser's WebSocket API for Node (WHATWG WebSockets Standard).
+ *
+ *   import { WebSocket } from 'socketeer/whatwg';
+ */
+
+export type { ClientOptions } from './node/client.js';
+export { type BinaryType, CloseEvent, type CloseEventInit, WebSocket } from './node/whatwg.js';
