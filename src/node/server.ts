@@ -650,9 +650,15 @@ export class WebSocketServer extends EventEmitter {
   }
 }
 
+/** Below this size a broadcast frame is joined into one buffer: one write per socket, not two. */
+const JOIN_BELOW = 16 * 1024;
+
 function encodeOnce(data: SendData, binary?: boolean): Buffer[] {
   const options = { fin: true, rsv1: false, maskKeys: undefined };
-  if (typeof data === 'string' && binary !== true) return encodeTextFrame(data, options);
-  const bytes = toBuffer(data);
-  return encodeFrame(binary === false ? 0x1 : 0x2, bytes, options);
+  const frame =
+    typeof data === 'string' && binary !== true
+      ? encodeTextFrame(data, options)
+      : encodeFrame(binary === false ? 0x1 : 0x2, toBuffer(data), options);
+  if (frame.length > 1 && frame[0]!.length + frame[1]!.length < JOIN_BELOW) return [Buffer.concat(frame)];
+  return frame;
 }

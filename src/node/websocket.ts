@@ -74,6 +74,18 @@ export const kPeerClose = Symbol('peerClose');
 
 const EMPTY = Buffer.alloc(0);
 
+const tickCorked = new Set<Socket>();
+function uncorkAll(): void {
+  for (const socket of tickCorked) socket.uncork();
+  tickCorked.clear();
+}
+function corkUntilTickEnd(socket: Socket): void {
+  if (tickCorked.has(socket) || typeof socket.cork !== 'function') return;
+  if (tickCorked.size === 0) process.nextTick(uncorkAll);
+  tickCorked.add(socket);
+  socket.cork();
+}
+
 export interface WebSocketEventMap {
   open: [];
   message: [data: string | Buffer, isBinary: boolean];
@@ -461,6 +473,9 @@ export class WebSocket extends EventEmitter implements Monitored {
         next();
       });
     } else {
+      // Fan-outs come in bursts (one incoming chunk can trigger many broadcasts):
+      // hold this socket's writes until the tick ends, then leave in one writev.
+      corkUntilTickEnd(this.socket as Socket);
       for (const b of frame) this.socket!.write(b);
     }
     return true;
