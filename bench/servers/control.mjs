@@ -15,3 +15,6 @@ export function ready(port) {
     setTimeout(() => process.stdout.write(`${process.memoryUsage().rss}\n`), 200);
   });
 }
+
+// Exit normally on SIGINT so that `node --cpu-prof` writes its profile.
+process.on('SIGINT', () => process.exit(0));

@@ -74,6 +74,9 @@ export const kPeerClose = Symbol('peerClose');
 
 const EMPTY = Buffer.alloc(0);
 
+/** Frames smaller than this, written together, are joined into one buffer. */
+const JOIN_BELOW = 64 * 1024;
+
 const tickCorked = new Set<Socket>();
 function uncorkAll(): void {
   for (const socket of tickCorked) socket.uncork();
@@ -148,6 +151,10 @@ export class WebSocket extends EventEmitter implements Monitored {
   private connection: Connection | null = null;
   private closeTimer: NodeJS.Timeout | undefined;
   private collected: Buffer[] | null = null;
+  /** Writes gathered while a received chunk is processed (see out()). */
+  private batch: Buffer[] | null = null;
+  private batchBytes = 0;
+  private batchCallbacks: WriteCallback[] | null = null;
   private settings: ConnectionSettings | undefined;
   /** Cancels a client handshake in progress. */
   private abortHandshake: ((reason: string) => void) | undefined;
@@ -193,7 +200,7 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   /** Bytes queued for sending but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return (this.socket?.writableLength ?? 0) + this.sendQueue.bytes;
+    return (this.socket?.writableLength ?? 0) + this.batchBytes + this.sendQueue.bytes;
   }
 
   /** Bytes received / sent on this connection's socket (frames and handshake included). */
@@ -469,14 +476,14 @@ export class WebSocket extends EventEmitter implements Monitored {
       (this.afterFragments ??= []).push(frame);
     } else if (this.sendQueue.busy) {
       this.sendQueue.push((next) => {
-        if (this.connection?.state === 'open') for (const b of frame) this.socket!.write(b);
+        if (this.connection?.state === 'open') for (const b of frame) this.out(b);
         next();
       });
     } else {
       // Fan-outs come in bursts (one incoming chunk can trigger many broadcasts):
       // hold this socket's writes until the tick ends, then leave in one writev.
-      corkUntilTickEnd(this.socket as Socket);
-      for (const b of frame) this.socket!.write(b);
+      if (!this.batch) corkUntilTickEnd(this.socket as Socket);
+      for (const b of frame) this.out(b);
     }
     return true;
   }
@@ -640,7 +647,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     return {
       write: (data) => {
         if (this.collected) this.collected.push(data);
-        else this.socket!.write(data);
+        else this.out(data);
       },
       onText: (text) => {
         this[kLastMessage] = coarseClock.now;
@@ -666,6 +673,7 @@ export class WebSocket extends EventEmitter implements Monitored {
         this.reportError(error);
       },
       closeTransport: () => {
+        this.flushBatch();
         this.socket!.end();
         this.armCloseTimer();
       },
@@ -709,13 +717,12 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   private onData(chunk: Buffer): void {
     this[kLastReceived] = coarseClock.now;
-    const socket = this.socket!;
-    // Everything written while one chunk is processed (pongs, echoes) leaves in one writev.
-    (socket as Socket).cork?.();
+    // Everything written while one chunk is processed (pongs, echoes) leaves in one write.
+    this.batch = [];
     try {
       this.connection!.receive(chunk);
     } finally {
-      (socket as Socket).uncork?.();
+      this.flushBatch();
     }
   }
 
@@ -771,12 +778,55 @@ export class WebSocket extends EventEmitter implements Monitored {
       frames = this.collected;
       this.collected = null;
     }
-    const socket = this.socket!;
     let ok = true;
-    for (let i = 0; i < frames.length; i++) {
-      ok = i === frames.length - 1 && callback ? socket.write(frames[i], callback) : socket.write(frames[i]);
-    }
+    for (let i = 0; i < frames.length; i++)
+      ok = this.out(frames[i]!, i === frames.length - 1 ? callback : undefined);
     return ok;
+  }
+
+  /**
+   * Every byte for the socket goes through here. While a received chunk is being
+   * processed, writes (echoes, pongs, replies from 'message' handlers) gather in
+   * a batch that leaves as one write when the chunk is done: one syscall and, for
+   * small frames, one contiguous buffer instead of a writev of many tiny ones.
+   */
+  private out(data: Buffer, callback?: WriteCallback): boolean {
+    const batch = this.batch;
+    if (batch === null) return callback ? this.socket!.write(data, callback) : this.socket!.write(data);
+    batch.push(data);
+    this.batchBytes += data.length;
+    if (callback) (this.batchCallbacks ??= []).push(callback);
+    return this.socket!.writableLength + this.batchBytes < this.socket!.writableHighWaterMark;
+  }
+
+  private flushBatch(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const bytes = this.batchBytes;
+    const callbacks = this.batchCallbacks;
+    this.batch = null;
+    this.batchBytes = 0;
+    this.batchCallbacks = null;
+    if (batch.length === 0) return;
+    const socket = this.socket!;
+    if (socket.destroyed) {
+      for (const callback of callbacks ?? [])
+        callback(new InvalidStateError('the connection closed before this message was sent'));
+      return;
+    }
+    const done = callbacks
+      ? (error?: Error | null) => {
+          for (const callback of callbacks) callback(error);
+        }
+      : undefined;
+    if (batch.length === 1) socket.write(batch[0]!, done);
+    else if (bytes <= JOIN_BELOW) socket.write(Buffer.concat(batch, bytes), done);
+    else {
+      (socket as Socket).cork?.();
+      for (let i = 0; i < batch.length; i++)
+        socket.write(batch[i]!, i === batch.length - 1 ? done : undefined);
+      (socket as Socket).uncork?.();
+    }
   }
 
   private reportError(error: Error): void {

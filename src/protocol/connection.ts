@@ -8,6 +8,13 @@ import { MessageBuffer } from './message-buffer.js';
 import { Utf8Validator } from './utf8.js';
 
 /**
+ * Validates and decodes in one pass (faster than isUtf8 then toString for the
+ * common case of a text message that arrives whole). ignoreBOM keeps a leading
+ * U+FEFF: it is part of the message.
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
  * The WebSocket connection state machine after the opening handshake, without
  * I/O: feed it received bytes with receive(); it calls its handler with messages
  * and control events, and with the bytes to send. States follow RFC 6455
@@ -300,13 +307,14 @@ export class Connection implements FrameSink {
       this.controlFilled += data.length;
       return;
     }
-    // Compressed text is checked after inflating.
-    if (this.messageKind === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
-      return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
-    }
     if (isWholePayload && frame.fin && frame.opcode !== Opcode.Continuation) {
+      // The whole message is here at once: its text is validated as it is decoded.
       this.wholePayload = data;
       return;
+    }
+    // Pieces of text are checked as they arrive, to fail fast; compressed text after inflating.
+    if (this.messageKind === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
+      return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
     }
     if (frame.fin && frame.opcode !== Opcode.Continuation && this.messageBuffer.length === 0) {
       // A single frame split across reads: reserve() was skipped, do it now.
@@ -321,6 +329,7 @@ export class Connection implements FrameSink {
     if (frame.opcode >= 0x8) return this.handleControl(frame.opcode);
     if (!frame.fin) return;
     const kind = this.messageKind;
+    const whole = this.wholePayload !== null;
     const payload = this.wholePayload ?? this.messageBuffer.take();
     const textEndsCleanly = this.utf8.complete;
     const compressed = this.messageCompressed;
@@ -331,6 +340,16 @@ export class Connection implements FrameSink {
       return;
     }
     if (kind === Opcode.Text) {
+      if (whole) {
+        let text: string;
+        try {
+          text = strictUtf8.decode(payload);
+        } catch {
+          return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
+        }
+        this.handler.onText(text);
+        return;
+      }
       if (!textEndsCleanly) {
         return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence');
       }

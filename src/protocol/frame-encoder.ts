@@ -8,6 +8,8 @@ import { applyMask, type MaskKeyPool } from './mask.js';
 
 /** Unmasked payloads above this size are written as [header, payload] (no copy). */
 const COPY_THRESHOLD = 16 * 1024;
+/** ASCII texts up to this length are copied byte by byte (see encodeTextFrame). */
+const ASCII_LOOP_MAX = 64;
 
 export interface EncodeOptions {
   fin: boolean;
@@ -77,7 +79,13 @@ export function encodeTextFrame(text: string, options: EncodeOptions): Buffer[] 
     const size = headerSize(length, options.maskKeys !== undefined);
     const frame = Buffer.allocUnsafe(size + length);
     const start = writeHeader(frame, 0x1, length, options);
-    frame.write(text, start);
+    // As many bytes as UTF-16 units means pure ASCII: short texts are copied by a
+    // plain loop, cheaper than the call into the native UTF-8 encoder.
+    if (length === text.length && length <= ASCII_LOOP_MAX) {
+      for (let i = 0; i < length; i++) frame[start + i] = text.charCodeAt(i);
+    } else {
+      frame.write(text, start);
+    }
     if (options.maskKeys) applyMask(frame, start, frame.length, frame, start - 4, 0);
     return [frame];
   }

@@ -31,6 +31,22 @@ describe('receiving messages', () => {
     });
   }
 
+  test('a leading byte order mark is part of the text, whole or in pieces', () => {
+    for (const chunk of [Number.MAX_SAFE_INTEGER, 1]) {
+      const r = recordingConnection();
+      r.feed(buildFrame({ opcode: text, payload: '\uFEFFbom' }), chunk);
+      const got = r.events.find((e) => e.type === 'text');
+      assert.ok(got?.type === 'text' && got.data === '\uFEFFbom');
+    }
+  });
+
+  test('invalid UTF-8 in a text message that arrives whole fails with 1007', () => {
+    const r = recordingConnection();
+    r.feed(buildFrame({ opcode: text, payload: Buffer.from([0x61, 0xc3, 0x28]) }));
+    assert.equal(r.connection.failure?.closeCode, 1007);
+    assert.equal(r.events.filter((e) => e.type === 'text').length, 0);
+  });
+
   test('non-minimal length encodings are accepted', () => {
     const r = recordingConnection();
     r.feed(buildFrame({ opcode: text, payload: 'sixteen', lengthBits: 16 }));
