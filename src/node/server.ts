@@ -448,7 +448,7 @@ export class WebSocketServer extends EventEmitter {
     callback?: (ws: WebSocket, request: http.IncomingMessage) => void,
   ): void {
     // Errors on a half-made connection must not reach the process.
-    const onEarlyError = () => socket.destroy();
+    const onEarlyError = destroyOnError(socket);
     socket.on('error', onEarlyError);
     if (this.closing) return this.refuse('shutting-down', socket, 503, 'server is shutting down');
     if (this.path !== undefined && pathOf(request) !== this.path) {
@@ -498,16 +498,7 @@ export class WebSocketServer extends EventEmitter {
     }
     // Count the handshake now, so concurrent slow handshakes cannot overshoot the limits.
     this.pending++;
-    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    let counted = true;
-    const release = () => {
-      if (!counted) return;
-      counted = false;
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n === 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, n);
-    };
-    socket.once('close', release);
+    this.countIp(socket, ip);
     if (!this.authenticate) {
       return this.completeUpgrade(
         request,
@@ -549,6 +540,20 @@ export class WebSocketServer extends EventEmitter {
         const user = result && 'user' in result ? result.user : undefined;
         this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback, user, client);
       }, failed);
+  }
+
+  /**
+   * Count a connection against its address until its socket closes. (A method of
+   * its own, so that the listener's closure holds the address and not the whole
+   * handshake scope: the request object would otherwise live as long as the socket.)
+   */
+  private countIp(socket: Duplex, ip: string): void {
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    socket.once('close', () => {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n === 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+    });
   }
 
   private completeUpgrade(
@@ -648,6 +653,10 @@ export class WebSocketServer extends EventEmitter {
     response.writeHead(status, headers);
     response.end(`${body}\n`);
   }
+}
+
+function destroyOnError(socket: Duplex): () => void {
+  return () => socket.destroy();
 }
 
 /** Below this size a broadcast frame is joined into one buffer: one write per socket, not two. */

@@ -74,6 +74,10 @@ export const kPeerClose = Symbol('peerClose');
 
 const EMPTY = Buffer.alloc(0);
 
+/** On an attached socket: the WebSocket it belongs to. */
+const kOwner = Symbol('owner');
+type OwnedSocket = Duplex & { [kOwner]: WebSocket };
+
 /** Frames smaller than this, written together, are joined into one buffer. */
 const JOIN_BELOW = 64 * 1024;
 
@@ -592,7 +596,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     coarseClock.now = now;
     this[kLastReceived] = now;
     this[kLastMessage] = now;
-    this.connection = new Connection(this.protocolHandler(role), {
+    this.connection = new Connection(new WebSocket.ProtocolEvents(this, role), {
       role,
       maxMessageSize: settings.maxMessageSize,
       maxFrameSize: settings.maxFrameSize,
@@ -613,17 +617,12 @@ export class WebSocket extends EventEmitter implements Monitored {
         socket.resume();
       });
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => {
-      // The peer finished sending. Finish ours too; a missing Close frame is reported as 1006.
-      if (!socket.writableEnded) socket.end();
-    });
-    socket.on('error', (error: Error) => {
-      if (!this.lastError) this.reportError(error);
-      socket.destroy();
-    });
-    socket.on('close', () => this.onSocketClose());
-    socket.on('drain', () => this.maybeDrain());
+    (socket as OwnedSocket)[kOwner] = this;
+    socket.on('data', WebSocket.onSocketData);
+    socket.on('end', WebSocket.onSocketEnd);
+    socket.on('error', WebSocket.onSocketError);
+    socket.on('close', WebSocket.onSocketClose);
+    socket.on('drain', WebSocket.onSocketDrain);
     this.readyState = WebSocket.OPEN;
   }
 
@@ -643,57 +642,106 @@ export class WebSocket extends EventEmitter implements Monitored {
     this.emit('close', this.closeCode, this.closeReason);
   }
 
-  private protocolHandler(role: Role): ConnectionHandler {
-    return {
-      write: (data) => {
-        if (this.collected) this.collected.push(data);
-        else this.out(data);
-      },
-      onText: (text) => {
-        this[kLastMessage] = coarseClock.now;
-        if (this.overRate()) return;
-        if (this.settings?.stats) this.settings.stats.messagesIn++;
-        this.emit('message', text, false);
-      },
-      onBinary: (data) => {
-        this[kLastMessage] = coarseClock.now;
-        if (this.overRate()) return;
-        if (this.settings?.stats) this.settings.stats.messagesIn++;
-        this.emit('message', data, true);
-      },
-      onPing: (payload) => this.emit('ping', payload),
-      onPong: (payload) => this.emit('pong', payload),
-      onCloseFrame: () => {
-        this.readyState = WebSocket.CLOSING;
-        // The client waits for the server to close TCP first, but not forever.
-        if (role === 'client') this.armCloseTimer();
-      },
-      onProtocolError: (error: ProtocolError) => {
-        this.readyState = WebSocket.CLOSING;
-        this.reportError(error);
-      },
-      closeTransport: () => {
-        this.flushBatch();
-        this.socket!.end();
-        this.armCloseTimer();
-      },
-      onCompressedMessage: (payload, isText) => {
-        this.inflating = true;
-        this.deflate!.inflate(payload, (error, data) => {
-          this.inflating = false;
-          const connection = this.connection!;
-          const socket = this.socket as Socket;
-          socket.cork?.();
-          try {
-            if (error) connection.fail(error.closeCode, error.message);
-            else connection.deliverInflated(data!, isText);
-          } finally {
-            socket.uncork?.();
-            if (this.closePending && !this.inflating) this.onSocketClose();
-          }
-        });
-      },
-    };
+  /**
+   * The protocol core's callbacks, as one small object per connection with its
+   * methods on a shared prototype: a closure per callback would cost ~600 bytes
+   * for every idle connection. (Declared inside the class: it may use private members.)
+   */
+  private static readonly ProtocolEvents = class ProtocolEvents implements ConnectionHandler {
+    constructor(
+      private readonly ws: WebSocket,
+      private readonly role: Role,
+    ) {}
+
+    write(data: Buffer): void {
+      const ws = this.ws;
+      if (ws.collected) ws.collected.push(data);
+      else ws.out(data);
+    }
+
+    onText(text: string): void {
+      const ws = this.ws;
+      ws[kLastMessage] = coarseClock.now;
+      if (ws.overRate()) return;
+      if (ws.settings?.stats) ws.settings.stats.messagesIn++;
+      ws.emit('message', text, false);
+    }
+
+    onBinary(data: Buffer): void {
+      const ws = this.ws;
+      ws[kLastMessage] = coarseClock.now;
+      if (ws.overRate()) return;
+      if (ws.settings?.stats) ws.settings.stats.messagesIn++;
+      ws.emit('message', data, true);
+    }
+
+    onPing(payload: Buffer): void {
+      this.ws.emit('ping', payload);
+    }
+
+    onPong(payload: Buffer): void {
+      this.ws.emit('pong', payload);
+    }
+
+    onCloseFrame(): void {
+      this.ws.readyState = WebSocket.CLOSING;
+      // The client waits for the server to close TCP first, but not forever.
+      if (this.role === 'client') this.ws.armCloseTimer();
+    }
+
+    onProtocolError(error: ProtocolError): void {
+      this.ws.readyState = WebSocket.CLOSING;
+      this.ws.reportError(error);
+    }
+
+    closeTransport(): void {
+      this.ws.flushBatch();
+      this.ws.socket!.end();
+      this.ws.armCloseTimer();
+    }
+
+    onCompressedMessage(payload: Buffer, isText: boolean): void {
+      const ws = this.ws;
+      ws.inflating = true;
+      ws.deflate!.inflate(payload, (error, data) => {
+        ws.inflating = false;
+        const connection = ws.connection!;
+        const socket = ws.socket as Socket;
+        socket.cork?.();
+        try {
+          if (error) connection.fail(error.closeCode, error.message);
+          else connection.deliverInflated(data!, isText);
+        } finally {
+          socket.uncork?.();
+          if (ws.closePending && !ws.inflating) ws.onSocketClose();
+        }
+      });
+    }
+  };
+
+  // Socket listeners shared by all connections (the socket finds its WebSocket
+  // through kOwner), instead of five closures per connection.
+  private static onSocketData(this: Duplex, chunk: Buffer): void {
+    (this as OwnedSocket)[kOwner].onData(chunk);
+  }
+
+  private static onSocketEnd(this: Duplex): void {
+    // The peer finished sending. Finish ours too; a missing Close frame is reported as 1006.
+    if (!this.writableEnded) this.end();
+  }
+
+  private static onSocketError(this: Duplex, error: Error): void {
+    const ws = (this as OwnedSocket)[kOwner];
+    if (!ws.lastError) ws.reportError(error);
+    this.destroy();
+  }
+
+  private static onSocketClose(this: Duplex): void {
+    (this as OwnedSocket)[kOwner].onSocketClose();
+  }
+
+  private static onSocketDrain(this: Duplex): void {
+    (this as OwnedSocket)[kOwner].maybeDrain();
   }
 
   private rateWindow = 0;

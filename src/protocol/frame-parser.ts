@@ -43,9 +43,10 @@ enum State {
 export class FrameParser {
   private state = State.Header;
   /** Header bytes collected across chunks (at most 14). */
-  private readonly headerBytes = Buffer.alloc(14);
+  // Allocated on first use: most headers arrive whole, and idle connections are many.
+  private headerBytesStore: Buffer | null = null;
   private headerFilled = 0;
-  private readonly maskKey = Buffer.alloc(4);
+  private readonly maskKey = [0, 0, 0, 0];
   private masked = false;
   private remaining = 0;
   /** Payload bytes of the current frame already passed on; also the masking phase. */
@@ -54,7 +55,7 @@ export class FrameParser {
   rsv1Allowed = false;
   /** While paused, input is kept, in order, until resume(). */
   private paused = false;
-  private backlog: Buffer[] = [];
+  private backlog: Buffer[] | null = null;
 
   constructor(
     private readonly sink: FrameSink,
@@ -81,19 +82,19 @@ export class FrameParser {
 
   resume(): void {
     this.paused = false;
-    while (!this.paused && this.backlog.length > 0 && this.state !== State.Stopped) {
+    while (!this.paused && this.backlog && this.backlog.length > 0 && this.state !== State.Stopped) {
       this.push(this.backlog.shift()!);
     }
   }
 
   /** Bytes waiting while paused. */
   get backlogLength(): number {
-    return this.backlog.reduce((n, b) => n + b.length, 0);
+    return this.backlog?.reduce((n, b) => n + b.length, 0) ?? 0;
   }
 
   push(chunk: Buffer): void {
     if (this.paused) {
-      this.backlog.push(chunk);
+      (this.backlog ??= []).push(chunk);
       return;
     }
     let offset = 0;
@@ -107,7 +108,7 @@ export class FrameParser {
       // (The sink may have paused or stopped us during the step.)
       if (this.paused && offset < end && (this.state as State) !== State.Stopped) {
         // The rest of this chunk comes before anything already waiting.
-        this.backlog.unshift(chunk.subarray(offset));
+        (this.backlog ??= []).unshift(chunk.subarray(offset));
         return;
       }
     }
@@ -126,6 +127,10 @@ export class FrameParser {
     return 2 + ext + (b1 & 0x80 ? 4 : 0);
   }
 
+  private get headerBytes(): Buffer {
+    return this.headerBytesStore!;
+  }
+
   private readHeader(chunk: Buffer, offset: number): number {
     let source: Buffer;
     let at: number;
@@ -142,6 +147,7 @@ export class FrameParser {
       consumed = FrameParser.headerLength(chunk[offset + 1]!);
     } else {
       // Collect byte by byte into headerBytes; check the first two as soon as they are in.
+      this.headerBytesStore ??= Buffer.alloc(14);
       while (this.headerFilled < 2 && offset < chunk.length) {
         this.headerBytes[this.headerFilled++] = chunk[offset++]!;
       }
