@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { connectHelp, runConnect } from './connect.js';
 import { echoHelp, runEcho } from './echo.js';
+import { proxyHelp, runProxy } from './proxy.js';
 import { runServe, serveHelp } from './serve.js';
 
 const mainHelp = `Usage: socketeer <command> [options]
@@ -10,13 +11,19 @@ Commands:
   serve     run the chat demo: a web page at / and WebSocket chat at /chat (port 8000)
   echo      run an echo server (every message sent back unchanged)
   connect   connect to a WebSocket server (stdin/stdout, or --echo)
+  proxy     a WebSocket-aware reverse proxy and load balancer
 
 Options:
   -h, --help      show help (also: socketeer <command> --help)
   -v, --version   print the version
 `;
 
-const helps: Record<string, string> = { serve: serveHelp, echo: echoHelp, connect: connectHelp };
+const helps: Record<string, string> = {
+  serve: serveHelp,
+  echo: echoHelp,
+  connect: connectHelp,
+  proxy: proxyHelp,
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -40,8 +47,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(helps[command]!);
     return 0;
   }
-  if (command === 'serve' || command === 'echo') {
-    await (command === 'serve' ? runServe(rest) : runEcho(rest));
+  if (command === 'serve' || command === 'echo' || command === 'proxy') {
+    await (command === 'serve' ? runServe(rest) : command === 'echo' ? runEcho(rest) : runProxy(rest));
     return -1; // keeps running until a signal
   }
   return runConnect(rest);

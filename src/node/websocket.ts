@@ -719,8 +719,9 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
   };
 
-  // Socket listeners shared by all connections (the socket finds its WebSocket
-  // through kOwner), instead of five closures per connection.
+  // Socket listeners shared by all connections, instead of five closures per
+  // connection: Node calls them with the socket as `this`, which finds its
+  // WebSocket through kOwner.
   private static onSocketData(this: Duplex, chunk: Buffer): void {
     (this as OwnedSocket)[kOwner].onData(chunk);
   }

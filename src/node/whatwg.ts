@@ -177,9 +177,11 @@ export class WebSocket extends EventTarget {
     if (BINARY_TYPES.has(String(value))) this.#binaryType = String(value) as BinaryType;
   }
 
-  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
-    if (arguments.length === 0)
+  send(...args: [data: string | ArrayBufferLike | ArrayBufferView | Blob]): void {
+    // A rest parameter tells send() from send(undefined), which sends "undefined".
+    if ((args as unknown[]).length === 0)
       throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required.");
+    const data = args[0];
     if (this.#readyState === WebSocket.CONNECTING) {
       throw new DOMException('Still in CONNECTING state.', 'InvalidStateError');
     }

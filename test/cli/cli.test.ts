@@ -53,7 +53,21 @@ describe('socketeer CLI', () => {
   });
 
   const bad: Array<[string[], RegExp]> = [
-    [['frobnicate'], /^socketeer: unknown command "frobnicate"; commands are: serve, echo, connect\n$/],
+    [
+      ['frobnicate'],
+      /^socketeer: unknown command "frobnicate"; commands are: serve, echo, connect, proxy\n$/,
+    ],
+    [['proxy'], /give at least one --backend URL \(or --config FILE\)/],
+    [
+      ['proxy', '--backend', 'ws://127.0.0.1:1', '--balance', 'random'],
+      /--balance must be round-robin, least-connections/,
+    ],
+    [
+      ['proxy', '--backend', 'ftp://x'],
+      /"routes\[0\]\.backends\[0\]" must be a ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ URL/,
+    ],
+    [['proxy', '--backend', 'ws://127.0.0.1:1', '--listen', '8080'], /--listen must be HOST:PORT/],
+    [['proxy', '--config', '/nonexistent.json'], /cannot read \/nonexistent\.json/],
     [['echo', '--port', 'eighty'], /^socketeer: --port must be a number from 0 to 65535; got "eighty"\n$/],
     [['echo', '--bogus'], /^socketeer: Unknown option '--bogus'; see "socketeer echo --help"\n$/],
     [['echo', '--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
@@ -75,6 +89,56 @@ describe('socketeer CLI', () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     });
   }
+
+  test('proxy: relays to the backend, reports status on the admin port, exits 0 on SIGTERM', async () => {
+    const { child: echo, port: echoPort } = await startEcho();
+    const probe = await import('node:net');
+    const free = async () => {
+      const s = probe.createServer().listen(0, '127.0.0.1');
+      await once(s, 'listening');
+      const p = (s.address() as AddressInfo).port;
+      s.close();
+      return p;
+    };
+    const [edgePort, adminPort] = [await free(), await free()];
+    const proxy = spawn(
+      process.execPath,
+      [
+        BIN,
+        'proxy',
+        '--listen',
+        `127.0.0.1:${edgePort}`,
+        '--backend',
+        `ws://127.0.0.1:${echoPort}`,
+        '--admin',
+        `127.0.0.1:${adminPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      while (!out.includes('socketeer proxy: listening')) out += (await once(proxy.stdout!, 'data'))[0];
+      assert.match(
+        out,
+        new RegExp(`listening on http://127\\.0\\.0\\.1:${edgePort} -> / \\(round-robin, splice\\)`),
+      );
+      const ws = await WebSocket.connect(`ws://127.0.0.1:${edgePort}/`);
+      const echoed = new Promise((r) => ws.once('message', (d) => r(String(d))));
+      ws.send('through the proxy');
+      assert.equal(await echoed, 'through the proxy');
+      const status = await fetch(`http://127.0.0.1:${adminPort}/status`).then((r) => r.json());
+      assert.equal((status as { connections: number }).connections, 1);
+      const closedWith = new Promise((r) => ws.once('close', (code) => r(code)));
+      proxy.kill('SIGTERM');
+      assert.equal(await closedWith, 1001);
+      const [code] = await once(proxy, 'exit');
+      assert.equal(code, 0);
+    } finally {
+      proxy.kill('SIGKILL');
+      echo.kill('SIGINT');
+      await once(echo, 'exit');
+    }
+  });
 
   test('serve + connect in a pipe: the chat protocol from a shell', async () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--echo'], {
