@@ -12,7 +12,7 @@ import {
 } from './args.js';
 
 export const proxyHelp = `Usage: socketeer proxy --listen HOST:PORT --backend URL [--backend URL ...] [options]
-       socketeer proxy --config FILE.json
+       socketeer proxy --config FILE.json|FILE.yaml
 
 A WebSocket-aware reverse proxy and load balancer: bad handshakes are answered
 at the edge, clients are spread over the backends, X-Forwarded-* and Forwarded
@@ -28,7 +28,7 @@ Options:
   --admin HOST:PORT    admin API: GET /status, POST /drain?backend=URL, POST /undrain?backend=URL
   --tls-cert FILE      terminate TLS: wss:// and https:// at the edge
   --tls-key FILE       PEM private key for --tls-cert
-  --config FILE        a JSON file with every option (see the README); flags above are ignored
+  --config FILE        a JSON or YAML file with every option (see the README); flags above are ignored
   -h, --help           show this help
 
 SIGINT/SIGTERM close every client with 1001 (Going Away) and exit.
@@ -54,13 +54,17 @@ function balanceFlag(value: string | undefined): RouteOptions['balance'] {
   );
 }
 
-function loadConfig(file: string): ProxyOptions & { listen?: string; admin?: string } {
+async function loadConfig(file: string): Promise<ProxyOptions & { listen?: string; admin?: string }> {
   let config: ProxyOptions & { listen?: string; admin?: string };
   try {
-    config = JSON.parse(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    // YAML only when asked for: the parser is loaded for .yaml/.yml files alone.
+    config = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
+  if (typeof config !== 'object' || config === null)
+    throw new UsageError(`${file}: the configuration must be an object`);
   // In a file, TLS material and CAs are paths.
   if (config.tls) {
     const paths = config.tls as { cert?: unknown; key?: unknown };
@@ -86,7 +90,7 @@ export async function runProxy(args: string[]): Promise<void> {
   });
   let options: ProxyOptions & { listen?: string; admin?: string };
   if (values.config !== undefined) {
-    options = loadConfig(values.config as string);
+    options = await loadConfig(values.config as string);
   } else {
     const backends = (values.backend as string[] | undefined) ?? [];
     if (backends.length === 0) throw new UsageError('give at least one --backend URL (or --config FILE)');

@@ -140,6 +140,50 @@ describe('socketeer CLI', () => {
     }
   });
 
+  test('proxy --config: YAML and JSON files, with errors that name the bad key', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/socketeer-proxy-`);
+    try {
+      const badYaml = `${dir}/bad.yaml`;
+      writeFileSync(badYaml, 'routes:\n  - backends: [ws://127.0.0.1:1]\n    balanse: round-robin\n');
+      const bad = await cli(['proxy', '--config', badYaml]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /proxy config: routes\[0\]: unknown option "balanse"/);
+      const badJson = `${dir}/bad.json`;
+      writeFileSync(badJson, JSON.stringify({ routes: [{ backends: ['ws://127.0.0.1:1'], mode: 'tee' }] }));
+      const r = await cli(['proxy', '--config', badJson]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /"routes\[0\]\.mode" must be "splice" or "inspect"; got "tee"/);
+      const { child: echo, port: echoPort } = await startEcho();
+      const good = `${dir}/good.yaml`;
+      writeFileSync(
+        good,
+        `listen: 127.0.0.1:0\nroutes:\n  - path: /echo\n    mode: inspect\n    backends:\n      - ws://127.0.0.1:${echoPort}\n`,
+      );
+      const proxy = spawn(process.execPath, [BIN, 'proxy', '--config', good], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        let out = '';
+        while (!out.includes('\n')) out += (await once(proxy.stdout!, 'data'))[0];
+        const port = Number(/127\.0\.0\.1:(\d+) -> \/echo \(round-robin, inspect\)/.exec(out)?.[1]);
+        assert.ok(port > 0, out);
+        const ws = await WebSocket.connect(`ws://127.0.0.1:${port}/echo`);
+        const echoed = new Promise((resolve) => ws.once('message', (d) => resolve(String(d))));
+        ws.send('yaml routed');
+        assert.equal(await echoed, 'yaml routed');
+        ws.close();
+      } finally {
+        proxy.kill('SIGKILL');
+        echo.kill('SIGINT');
+        await once(echo, 'exit');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('serve + connect in a pipe: the chat protocol from a shell', async () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--echo'], {
       stdio: ['ignore', 'pipe', 'pipe'],
