@@ -58,7 +58,8 @@ function findNginx() {
 
 async function nginxServer(backendPort) {
   const dir = mkdtempSync(join(tmpdir(), 'socketeer-nginx-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Below the ephemeral range (32768+), where the load generator's own ports live.
+  const port = 10000 + Math.floor(Math.random() * 20000);
   writeFileSync(
     join(dir, 'nginx.conf'),
     `worker_processes 1;
@@ -89,8 +90,12 @@ http {
   const s = start(0, [findNginx(), '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
   await new Promise((r) => setTimeout(r, 500));
   const workerRss = () => {
-    // The worker is the master's child: sum the RSS of both.
-    const pids = execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n');
+    // The master (our child: sh and taskset exec into it) and its worker: sum both.
+    const workers = execFileSync('pgrep', ['-P', String(s.child.pid)])
+      .toString()
+      .trim()
+      .split('\n');
+    const pids = [String(s.child.pid), ...workers];
     return pids.reduce((sum, pid) => {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       return sum + Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
@@ -140,8 +145,9 @@ const paths = ['direct', 'splice', 'inspect', ...(findNginx() ? ['nginx'] : [])]
 if (!findNginx())
   process.stderr.write('nginx not found (apt-get install nginx-light): its rows are left out\n');
 
+const only = process.env.BENCH_ONLY?.split(',');
 const results = [];
-for (const scenario of SCENARIOS) {
+for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id))) {
   const entry = { id: scenario.id, title: scenario.title, unit: scenario.unit, paths: {} };
   for (const path of paths) {
     if (scenario.id === 'idle' && path === 'direct') continue;
@@ -201,13 +207,19 @@ let table =
   '| scenario | path | median (min-max) | vs direct | vs nginx | p50 latency ms |\n|---|---|---|---|---|---|\n';
 for (const e of results) {
   for (const [path, v] of Object.entries(e.paths)) {
-    const ratio = (anchor) => (anchor ? `${(v.median / anchor.median).toFixed(2)}x` : '');
+    const ratio = (anchor) => (anchor?.median ? `${(v.median / anchor.median).toFixed(2)}x` : '');
     const fmt = (n) => Math.round(n).toLocaleString('en-US');
     table += `| ${e.id}: ${e.title} | ${path} | ${fmt(v.median)} (${fmt(v.min)}-${fmt(v.max)}) ${e.unit} | ${ratio(e.paths.direct)} | ${ratio(e.paths.nginx)} | ${v.p50?.toFixed(2) ?? ''} |\n`;
   }
 }
 process.stdout.write(`\n${table}`);
+// Scenarios run now replace their earlier entries; the others are kept (BENCH_ONLY runs).
+let previous = [];
+try {
+  previous = JSON.parse(readFileSync(here('./results/proxy.json'), 'utf8')).results ?? [];
+} catch {}
+const merged = [...previous.filter((e) => !results.some((r) => r.id === e.id)), ...results];
 writeFileSync(
   here('./results/proxy.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, results: merged }, null, 2)}\n`,
 );

@@ -177,9 +177,11 @@ const report = {
   results,
 };
 mkdirSync(here('./results'), { recursive: true });
-writeFileSync(here('./results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+// Only a full run replaces latest.json (and RESULTS.md); a partial one goes to partial.json.
+const full = !only && !serverFilter;
+writeFileSync(here(`./results/${full ? 'latest' : 'partial'}.json`), `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(renderTable(report));
-if (!only && !serverFilter) {
+if (full) {
   // A full run refreshes the table in RESULTS.md (between the markers; the prose around it stays).
   const path = here('./RESULTS.md');
   const current = readFileSync(path, 'utf8');
@@ -191,4 +193,6 @@ if (!only && !serverFilter) {
     : `${current}\n${table}\n`;
   writeFileSync(path, next);
 }
-process.stderr.write(`done in ${Math.round((Date.now() - started) / 1000)} s; results/latest.json written\n`);
+process.stderr.write(
+  `done in ${Math.round((Date.now() - started) / 1000)} s; results/${full ? 'latest' : 'partial'}.json written\n`,
+);

@@ -25,7 +25,7 @@ Options:
                        hash-header:NAME or hash-cookie:NAME (sticky sessions)
   --mode MODE          splice (default: bytes relayed) or inspect (frames followed)
   --health PATH        actively check each backend with GET PATH every 5 s
-  --admin HOST:PORT    admin API: GET /status, POST /drain?backend=URL, POST /undrain?backend=URL
+  --admin HOST:PORT    admin API: GET /status; POST /drain, /undrain, /add, /remove ?backend=URL
   --tls-cert FILE      terminate TLS: wss:// and https:// at the edge
   --tls-key FILE       PEM private key for --tls-cert
   --config FILE        a JSON or YAML file with every option (see the README); flags above are ignored

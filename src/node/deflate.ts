@@ -58,6 +58,30 @@ export function checkDeflateOption(what: string, value: unknown): DeflateOptions
 }
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * zlib contexts of connections without context takeover, reset and kept for the
+ * next message of any connection (keyed by their parameters). Creating a context
+ * per message (a ~256 KiB allocation and its initialisation) cost more than the
+ * compression of a small message itself; the pool holds at most MAX_CONCURRENT
+ * contexts per parameter set, since no more than that are ever in use at once.
+ */
+const pools = new Map<string, Array<zlib.DeflateRaw | zlib.InflateRaw>>();
+
+function fromPool<T extends zlib.DeflateRaw | zlib.InflateRaw>(key: string): T | undefined {
+  return pools.get(key)?.pop() as T | undefined;
+}
+
+function toPool(key: string, stream: zlib.DeflateRaw | zlib.InflateRaw): void {
+  let list = pools.get(key);
+  if (!list) pools.set(key, (list = []));
+  if (list.length >= MAX_CONCURRENT) {
+    stream.close();
+    return;
+  }
+  stream.reset();
+  list.push(stream);
+}
 const MAX_CONCURRENT = 10;
 let running = 0;
 const waiting: Array<() => void> = [];
@@ -84,6 +108,9 @@ export class PerMessageDeflate {
   private readonly deflateBits: number;
   private readonly resetInflate: boolean;
   private readonly resetDeflate: boolean;
+  /** Pool keys: contexts are shared only between identical parameters. */
+  private readonly inflateKey: string;
+  private readonly deflateKey: string;
 
   constructor(
     readonly params: DeflateParams,
@@ -100,12 +127,16 @@ export class PerMessageDeflate {
     this.resetInflate = role === 'server' ? params.clientNoContextTakeover : params.serverNoContextTakeover;
     this.resetDeflate = role === 'server' ? params.serverNoContextTakeover : params.clientNoContextTakeover;
     this.threshold = options.threshold ?? 1024;
+    this.inflateKey = `i${this.inflateBits}`;
+    this.deflateKey = `d${this.deflateBits}:${options.level ?? 1}:${options.memLevel ?? 8}`;
   }
 
   /** Inflate one message; fails with 1009 past the size limit, 1007 on corrupt data. */
   inflate(data: Buffer, callback: (error: ProtocolError | null, result?: Buffer) => void): void {
     schedule((done) => {
-      const inflater = (this.inflater ??= quiet(zlib.createInflateRaw({ windowBits: this.inflateBits })));
+      const inflater = (this.inflater ??=
+        (this.resetInflate ? fromPool<zlib.InflateRaw>(this.inflateKey) : undefined) ??
+        quiet(zlib.createInflateRaw({ windowBits: this.inflateBits })));
       const chunks: Buffer[] = [];
       let total = 0;
       let finished = false;
@@ -114,7 +145,11 @@ export class PerMessageDeflate {
         finished = true;
         inflater.off('data', onData);
         inflater.off('error', onError);
-        if (error || this.resetInflate) this.dropInflater();
+        if (error) this.dropInflater();
+        else if (this.resetInflate) {
+          toPool(this.inflateKey, inflater);
+          this.inflater = null;
+        }
         done();
         callback(error, result);
       };
@@ -143,13 +178,15 @@ export class PerMessageDeflate {
   /** Deflate one message; the callback gets the payload without the trailing 00 00 ff ff. */
   deflate(data: Buffer, callback: (error: Error | null, result?: Buffer) => void): void {
     schedule((done) => {
-      const deflater = (this.deflater ??= quiet(
-        zlib.createDeflateRaw({
-          windowBits: this.deflateBits,
-          level: this.options.level ?? 1,
-          memLevel: this.options.memLevel ?? 8,
-        }),
-      ));
+      const deflater = (this.deflater ??=
+        (this.resetDeflate ? fromPool<zlib.DeflateRaw>(this.deflateKey) : undefined) ??
+        quiet(
+          zlib.createDeflateRaw({
+            windowBits: this.deflateBits,
+            level: this.options.level ?? 1,
+            memLevel: this.options.memLevel ?? 8,
+          }),
+        ));
       const chunks: Buffer[] = [];
       let total = 0;
       const onData = (chunk: Buffer) => {
@@ -171,7 +208,10 @@ export class PerMessageDeflate {
         let out = Buffer.concat(chunks, total);
         if (out.length >= 4 && out.subarray(out.length - 4).equals(TAIL))
           out = out.subarray(0, out.length - 4);
-        if (this.resetDeflate) this.dropDeflater();
+        if (this.resetDeflate) {
+          toPool(this.deflateKey, deflater);
+          this.deflater = null;
+        }
         done();
         callback(null, out);
       });

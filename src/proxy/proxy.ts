@@ -98,6 +98,43 @@ export class ReverseProxy extends EventEmitter {
     return n;
   }
 
+  /**
+   * Add a backend to a route (by index) at run time. With consistent hashing only
+   * the keys the new backend takes over move to it.
+   */
+  addBackend(url: string, route = 0): void {
+    const target = this.routes[route];
+    if (!target) throw new RangeError(`no route ${route}; routes are 0 to ${this.routes.length - 1}`);
+    const parsed = new URL(url);
+    if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
+      throw new TypeError(`backend must be a ws://, wss://, http:// or https:// URL; got ${url}`);
+    }
+    if (target.backends.some((b) => b.id === parsed.href)) return;
+    const backend = new Backend(
+      parsed,
+      target.backendTls,
+      this.options.healthCheck?.unhealthyThreshold ?? 1,
+      this.options.healthCheck?.healthyThreshold ?? 1,
+    );
+    if (this.options.healthCheck) backend.startChecks(this.options.healthCheck);
+    target.backends.push(backend);
+    target.balancer.setBackends(target.backends);
+  }
+
+  /** Remove a backend from every route: no new clients; its open sessions carry on until they end. */
+  removeBackend(url: string): number {
+    const href = new URL(url).href;
+    let n = 0;
+    for (const route of this.routes) {
+      const keep = route.backends.filter((b) => b.id !== href);
+      n += route.backends.length - keep.length;
+      for (const b of route.backends) if (b.id === href) b.stopChecks();
+      route.backends = keep;
+      route.balancer.setBackends(keep);
+    }
+    return n;
+  }
+
   stats() {
     return {
       connections: this.sessions.size,
@@ -115,7 +152,7 @@ export class ReverseProxy extends EventEmitter {
     };
   }
 
-  /** The admin API: GET /status, POST /drain?backend=URL, POST /undrain?backend=URL. */
+  /** The admin API: GET /status; POST /drain, /undrain, /remove ?backend=URL; POST /add?backend=URL&route=N. */
   handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     const send = (status: number, body: unknown) => {
@@ -123,6 +160,20 @@ export class ReverseProxy extends EventEmitter {
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     };
     if (req.method === 'GET' && url.pathname === '/status') return send(200, this.stats());
+    if (req.method === 'POST' && (url.pathname === '/add' || url.pathname === '/remove')) {
+      const backend = url.searchParams.get('backend');
+      if (!backend) return send(400, { error: 'give ?backend=<backend URL>' });
+      try {
+        if (url.pathname === '/add') {
+          this.addBackend(backend, Number(url.searchParams.get('route') ?? 0));
+          return send(200, { added: backend });
+        }
+        const n = this.removeBackend(backend);
+        return n > 0 ? send(200, { removed: backend }) : send(404, { error: `no backend ${backend}` });
+      } catch (error) {
+        return send(400, { error: (error as Error).message });
+      }
+    }
     if (req.method === 'POST' && (url.pathname === '/drain' || url.pathname === '/undrain')) {
       const backend = url.searchParams.get('backend');
       if (!backend) return send(400, { error: 'give ?backend=<backend URL>' });
@@ -136,7 +187,9 @@ export class ReverseProxy extends EventEmitter {
         ? send(200, { backend, draining: url.pathname === '/drain' })
         : send(404, { error: `no backend ${backend}` });
     }
-    send(404, { error: 'GET /status, POST /drain?backend=URL or POST /undrain?backend=URL' });
+    send(404, {
+      error: 'GET /status; POST /drain, /undrain, /remove?backend=URL; POST /add?backend=URL&route=N',
+    });
   }
 
   /** Stop accepting, send 1001 to every client, wait for them (up to the shutdown timeout). */
@@ -194,7 +247,7 @@ export class ReverseProxy extends EventEmitter {
   }
 
   private pickBackend(route: Route, req: http.IncomingMessage, exclude: Set<Backend>): Backend | undefined {
-    const key = route.hashKey ? hashKeyOf(route.hashKey, req) : undefined;
+    const key = route.hashKey ? hashKeyOf(route.hashKey, req, this.guard.clientIp(req)) : undefined;
     for (let i = 0; i <= route.backends.length; i++) {
       const backend = route.balancer.pick(key);
       if (!backend || !exclude.has(backend)) return backend;
@@ -356,7 +409,11 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-function hashKeyOf(key: NonNullable<ResolvedRoute['hashKey']>, req: http.IncomingMessage): string {
+function hashKeyOf(
+  key: NonNullable<ResolvedRoute['hashKey']>,
+  req: http.IncomingMessage,
+  clientIp: string,
+): string {
   if (key.source === 'header') {
     const value = req.headers[key.name];
     if (value !== undefined) return Array.isArray(value) ? value.join(',') : value;
@@ -366,6 +423,6 @@ function hashKeyOf(key: NonNullable<ResolvedRoute['hashKey']>, req: http.Incomin
       if (eq !== -1 && part.slice(0, eq).trim() === key.name) return part.slice(eq + 1).trim();
     }
   }
-  // The client's address: also the fallback when the header or cookie is missing.
-  return req.socket.remoteAddress ?? '';
+  // The client's address (through trusted proxies): also the fallback when the header or cookie is missing.
+  return clientIp;
 }

@@ -242,6 +242,50 @@ describe('reverse proxy: health, failures, draining', () => {
     await until(() => state() === 'up', 'readmission');
   });
 
+  test('websocket health checks: a backend whose handshake fails is ejected', async () => {
+    const [good] = await backends(1);
+    const refusing = await backends(1, { authenticate: () => ({ reject: 503 }) });
+    const { proxy } = await proxyFor({
+      routes: [{ backends: [good!.url, refusing[0]!.url] }],
+      healthCheck: {
+        type: 'websocket',
+        path: '/',
+        intervalMs: 100,
+        unhealthyThreshold: 1,
+        healthyThreshold: 1,
+      },
+    });
+    const states = () =>
+      proxy
+        .stats()
+        .routes[0]!.backends.map((b) => b.state)
+        .join();
+    await until(() => states() === 'up,down', `states ${states()}`);
+  });
+
+  test('adding and removing backends at run time moves only the sticky clients that must move', async () => {
+    const bs = await backends(3);
+    const { url, proxy } = await proxyFor({
+      routes: [{ backends: [bs[0]!.url, bs[1]!.url], balance: { hash: 'header', name: 'x-user' } }],
+    });
+    const users = Array.from({ length: 24 }, (_, i) => `user${i}`);
+    const homeOf = async (user: string) => {
+      const c = await connectVia(url, { headers: { 'x-user': user } });
+      c.ws.close();
+      return c.backend;
+    };
+    const before = new Map<string, string>();
+    for (const u of users) before.set(u, await homeOf(u));
+    proxy.addBackend(bs[2]!.url);
+    for (const u of users) {
+      const now = await homeOf(u);
+      assert.ok(now === before.get(u) || now === 'b2', `${u} moved from ${before.get(u)} to ${now}`);
+    }
+    assert.equal(proxy.removeBackend(bs[2]!.url), 1);
+    for (const u of users) assert.equal(await homeOf(u), before.get(u), `${u} is home again`);
+    assert.throws(() => proxy.addBackend('ftp://x'), /ws:\/\/, wss:\/\/, http:\/\/ or https:\/\//);
+  });
+
   test('no healthy backend: 503 with Retry-After', async () => {
     const b = await startBackend('gone');
     const u = b.url;
