@@ -4,34 +4,18 @@
 // share core 1 in every case, so the only difference between rows is the hop.
 //
 //   npm run bench:proxy     (nginx must be installed: apt-get install nginx-light)
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startPinned } from './lib/processes.mjs';
 
 const here = (p) => new URL(p, import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const IDLE = Number(process.env.BENCH_PROXY_IDLE ?? 5000);
-const RAISE_FDS = 'ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"';
-
-function lines(stream) {
-  const queue = [];
-  const waiting = [];
-  createInterface({ input: stream }).on('line', (l) => (waiting.length ? waiting.shift()(l) : queue.push(l)));
-  return () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r)));
-}
-
-function start(core, command) {
-  const child = spawn('sh', ['-c', RAISE_FDS, 'taskset', '-c', String(core), ...command], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  return { child, next: lines(child.stdout) };
-}
-
 async function nodeServer(core, script, options) {
-  const s = start(core, [process.execPath, '--expose-gc', here(script), JSON.stringify(options)]);
+  const s = startPinned(core, [process.execPath, '--expose-gc', here(script), JSON.stringify(options)]);
   const port = Number(await s.next());
   return {
     port,
@@ -87,7 +71,7 @@ http {
 }
 `,
   );
-  const s = start(0, [findNginx(), '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
+  const s = startPinned(0, [findNginx(), '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
   await new Promise((r) => setTimeout(r, 500));
   const workerRss = () => {
     // The master (our child: sh and taskset exec into it) and its worker: sum both.
@@ -112,7 +96,7 @@ http {
 }
 
 async function load(config) {
-  const s = start(1, [process.execPath, here('./loadgen.mjs'), JSON.stringify(config)]);
+  const s = startPinned(1, [process.execPath, here('./loadgen.mjs'), JSON.stringify(config)]);
   const first = JSON.parse(await s.next());
   return { first, s };
 }

@@ -13,6 +13,7 @@ function verdict(scenario, value, ratio) {
   const target = scenario.target;
   if (!target) return '';
   if (target.bytes !== undefined) return `${target.text}: ${value <= target.bytes ? 'met' : 'not met'}`;
+  if (ratio == null) return `${target.text}: (ws not in this run)`;
   const met = scenario.lowerIsBetter ? ratio <= target.ratio : ratio >= target.ratio;
   return `${target.text}: ${met ? 'met' : 'not met'}`;
 }

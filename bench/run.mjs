@@ -6,10 +6,9 @@
 //   npm run bench                       (everything, ~10 minutes)
 //   BENCH_ONLY=small,large npm run bench   (some scenarios)
 //   BENCH_SERVERS=socketeer,ws BENCH_RUNS=1 BENCH_SECONDS=2 npm run bench
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { createInterface } from 'node:readline';
+import { startPinned, withTimeout } from './lib/processes.mjs';
 import { renderMarkdown, renderTable, useScenarios } from './report.mjs';
 import { SCENARIOS } from './scenarios.mjs';
 
@@ -23,38 +22,13 @@ const serverFilter = process.env.BENCH_SERVERS?.split(',');
 const SERVER_CORE = process.env.BENCH_SERVER_CORE ?? '0';
 const LOAD_CORE = process.env.BENCH_LOAD_CORE ?? '1';
 
-// 10k+ connections need more file descriptors than the usual soft limit of 1024.
-const RAISE_FDS = 'ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"';
-
-function lineReader(stream) {
-  const queue = [];
-  const waiting = [];
-  createInterface({ input: stream }).on('line', (line) => {
-    const w = waiting.shift();
-    if (w) w(line);
-    else queue.push(line);
-  });
-  return () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r)));
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms))),
-  ]);
-}
-
 async function startServer(name, options) {
   const script = here(`./servers/${name}.mjs`);
   const command =
     name === 'bun'
       ? [here('./node_modules/bun/bin/bun.exe'), script, JSON.stringify(options)]
       : [process.execPath, '--expose-gc', script, JSON.stringify(options)];
-  const child = spawn('sh', ['-c', RAISE_FDS, 'taskset', '-c', SERVER_CORE, ...command], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const next = lineReader(child.stdout);
+  const { child, next } = startPinned(SERVER_CORE, command);
   const port = Number(await withTimeout(next(), 15_000, `starting ${name}`));
   return {
     port,
@@ -71,11 +45,11 @@ async function startServer(name, options) {
 }
 
 function startLoad(config) {
-  const args = [LOAD_CORE, process.execPath, here('./loadgen.mjs'), JSON.stringify(config)];
-  const child = spawn('sh', ['-c', RAISE_FDS, 'taskset', '-c', ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const next = lineReader(child.stdout);
+  const { child, next } = startPinned(LOAD_CORE, [
+    process.execPath,
+    here('./loadgen.mjs'),
+    JSON.stringify(config),
+  ]);
   return {
     next: async () => JSON.parse(await withTimeout(next(), 180_000, `load generator (${config.mode})`)),
     send: (line) => child.stdin.write(`${line}\n`),

@@ -241,6 +241,7 @@ export class ReverseProxy extends EventEmitter {
     if (!check.ok) return this.refuse(socket, 'bad-handshake', check.status, check.reason, check.headers);
     const verdict = await this.guard.admit(req);
     if (verdict) return this.refuse(socket, verdict.reason, verdict.status, verdict.message, verdict.headers);
+    if (socket.destroyed) return; // the client left while the auth hook ran
     const release = this.guard.hold(req);
     socket.once('close', release);
     this.connectBackend(route, req, socket, head, new Set());
@@ -282,10 +283,12 @@ export class ReverseProxy extends EventEmitter {
     upstream.setNoDelay(true);
     upstream.setTimeout(BACKEND_TIMEOUT_MS);
     let answered = false;
+    let abandoned = false;
     const fail = (why: string) => {
       if (answered) return;
       answered = true;
       upstream.destroy();
+      if (abandoned) return; // the client left first: not the backend's fault
       backend.handshakes.failed++;
       backend.recordFailure();
       if (socket.destroyed) return;
@@ -339,7 +342,9 @@ export class ReverseProxy extends EventEmitter {
     };
     upstream.on('data', onData);
     socket.once('close', () => {
-      if (!answered) upstream.destroy();
+      if (answered) return;
+      abandoned = true;
+      upstream.destroy();
     });
   }
 

@@ -17,6 +17,9 @@ import { clientCloseFrame, FrameWatch, serverCloseFrame } from './frame-watch.js
 
 export type DataMode = 'splice' | 'inspect';
 
+/** How long the proxy waits for a client to answer its own Close frame. */
+const CLOSE_TIMEOUT_MS = 5000;
+
 export interface SessionCounters {
   messagesIn: number;
   messagesOut: number;
@@ -111,6 +114,11 @@ export class ProxySession {
   closeBoth(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
+    // A client that never answers our Close is dropped after a while.
+    setTimeout(() => {
+      this.client.destroy();
+      this.upstream.destroy();
+    }, CLOSE_TIMEOUT_MS).unref();
     if (this.down.atBoundary && !this.down.closeSeen) this.client.write(serverCloseFrame(code, reason));
     else this.client.destroy();
     if (this.up.atBoundary && !this.up.closeSeen) {

@@ -286,6 +286,22 @@ describe('reverse proxy: health, failures, draining', () => {
     assert.throws(() => proxy.addBackend('ftp://x'), /ws:\/\/, wss:\/\/, http:\/\/ or https:\/\//);
   });
 
+  test('a client that leaves before the backend answers does not count against the backend', async () => {
+    const net = await import('node:net');
+    const silent = net.createServer((socket) => socket.on('error', () => {})); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      silent.close();
+    });
+    const port = (silent.address() as { port: number }).port;
+    const { port: edge, proxy } = await proxyFor({ routes: [{ backends: [`ws://127.0.0.1:${port}`] }] });
+    await rawExchange(edge, HANDSHAKE('/'), 300); // gives up after 300 ms
+    await sleep(100);
+    const state = proxy.stats().routes[0]!.backends[0]!;
+    assert.equal(state.state, 'up');
+    assert.equal(state.handshakes.failed, 0);
+  });
+
   test('no healthy backend: 503 with Retry-After', async () => {
     const b = await startBackend('gone');
     const u = b.url;
@@ -356,6 +372,19 @@ describe('reverse proxy: data modes, TLS, compression, shutdown', () => {
     const echo = new Promise((r) => ws.once('message', (d) => r(String(d))));
     ws.send(text);
     assert.equal(await echo, text);
+    ws.close();
+  });
+
+  test('subprotocol negotiation passes through untouched', async () => {
+    const [b] = await backends(1, { protocols: ['chat.v2'] });
+    const { url } = await proxyFor({ routes: [{ backends: [b!.url] }] });
+    const ws = new WebSocket(url, ['chat.v1', 'chat.v2'], { perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('close', (code, reason) => reject(new Error(`closed ${code} ${reason}`)));
+    });
+    assert.equal(ws.protocol, 'chat.v2');
+    assert.equal(b!.upgrades.at(-1)!['sec-websocket-protocol'], 'chat.v1, chat.v2');
     ws.close();
   });
 
