@@ -6,6 +6,15 @@ import { test } from 'node:test';
 /** The README quotes these files: they must run as written. */
 const dir = new URL('../../examples/', import.meta.url).pathname;
 
+/** Run a client example against `url`: its exit code and what it printed. */
+async function runClient(script: string, url: string): Promise<[number, string]> {
+  const client = spawn(process.execPath, [`${dir}${script}`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  client.stdout.on('data', (d) => (out += d));
+  const [code] = await once(client, 'exit');
+  return [code as number, out];
+}
+
 test('examples/echo-server.mjs with examples/echo-client.mjs and examples/browser-style-client.mjs', async () => {
   const server = spawn(process.execPath, [`${dir}echo-server.mjs`], {
     env: { ...process.env, PORT: '0' },
@@ -20,23 +29,12 @@ test('examples/echo-server.mjs with examples/echo-client.mjs and examples/browse
     };
     await until(/listening on (ws:\/\/\S+)/);
     const url = /listening on (ws:\/\/\S+)/.exec(out)![1]!;
-    const client = spawn(process.execPath, [`${dir}echo-client.mjs`, url], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let clientOut = '';
-    client.stdout.on('data', (d) => (clientOut += d));
-    const [code] = await once(client, 'exit');
-    assert.equal(code, 0);
-    assert.equal(clientOut, 'received: Hello, socketeer!\n');
+    assert.deepEqual(await runClient('echo-client.mjs', url), [0, 'received: Hello, socketeer!\n']);
     await until(/closed 1000 done/);
-    const browserStyle = spawn(process.execPath, [`${dir}browser-style-client.mjs`, url], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let browserOut = '';
-    browserStyle.stdout.on('data', (d) => (browserOut += d));
-    const [browserCode] = await once(browserStyle, 'exit');
-    assert.equal(browserCode, 0);
-    assert.equal(browserOut, 'received: Hello from the browser API!\nclosed 1000 done true\n');
+    assert.deepEqual(await runClient('browser-style-client.mjs', url), [
+      0,
+      'received: Hello from the browser API!\nclosed 1000 done true\n',
+    ]);
   } finally {
     server.kill('SIGINT');
     await once(server, 'exit');

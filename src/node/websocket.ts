@@ -660,19 +660,19 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
 
     onText(text: string): void {
-      const ws = this.ws;
-      ws[kLastMessage] = coarseClock.now;
-      if (ws.overRate()) return;
-      if (ws.settings?.stats) ws.settings.stats.messagesIn++;
-      ws.emit('message', text, false);
+      this.deliver(text, false);
     }
 
     onBinary(data: Buffer): void {
+      this.deliver(data, true);
+    }
+
+    private deliver(data: string | Buffer, isBinary: boolean): void {
       const ws = this.ws;
       ws[kLastMessage] = coarseClock.now;
       if (ws.overRate()) return;
       if (ws.settings?.stats) ws.settings.stats.messagesIn++;
-      ws.emit('message', data, true);
+      ws.emit('message', data, isBinary);
     }
 
     onPing(payload: Buffer): void {
