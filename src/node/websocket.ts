@@ -19,6 +19,7 @@ import {
 } from './heartbeat.js';
 import type { FlowSettings } from './options.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
+import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBatch } from './write-batch.js';
 
 /**
  * A WebSocket connection over a Node stream, for both ends: the client creates
@@ -77,21 +78,6 @@ const EMPTY = Buffer.alloc(0);
 /** On an attached socket: the WebSocket it belongs to. */
 const kOwner = Symbol('owner');
 type OwnedSocket = Duplex & { [kOwner]: WebSocket };
-
-/** Frames smaller than this, written together, are joined into one buffer. */
-const JOIN_BELOW = 64 * 1024;
-
-const tickCorked = new Set<Socket>();
-function uncorkAll(): void {
-  for (const socket of tickCorked) socket.uncork();
-  tickCorked.clear();
-}
-function corkUntilTickEnd(socket: Socket): void {
-  if (tickCorked.has(socket) || typeof socket.cork !== 'function') return;
-  if (tickCorked.size === 0) process.nextTick(uncorkAll);
-  tickCorked.add(socket);
-  socket.cork();
-}
 
 export interface WebSocketEventMap {
   open: [];
@@ -155,10 +141,6 @@ export class WebSocket extends EventEmitter implements Monitored {
   private connection: Connection | null = null;
   private closeTimer: NodeJS.Timeout | undefined;
   private collected: Buffer[] | null = null;
-  /** Writes gathered while a received chunk is processed (see out()). */
-  private batch: Buffer[] | null = null;
-  private batchBytes = 0;
-  private batchCallbacks: WriteCallback[] | null = null;
   private settings: ConnectionSettings | undefined;
   /** Cancels a client handshake in progress. */
   private abortHandshake: ((reason: string) => void) | undefined;
@@ -204,7 +186,7 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   /** Bytes queued for sending but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return (this.socket?.writableLength ?? 0) + this.batchBytes + this.sendQueue.bytes;
+    return (this.socket?.writableLength ?? 0) + batchedBytes(this) + this.sendQueue.bytes;
   }
 
   /** Bytes received / sent on this connection's socket (frames and handshake included). */
@@ -486,7 +468,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     } else {
       // Fan-outs come in bursts (one incoming chunk can trigger many broadcasts):
       // hold this socket's writes until the tick ends, then leave in one writev.
-      if (!this.batch) corkUntilTickEnd(this.socket as Socket);
+      if (!batching(this)) corkUntilTickEnd(this.socket as Socket);
       for (const b of frame) this.out(b);
     }
     return true;
@@ -695,7 +677,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
 
     closeTransport(): void {
-      this.ws.flushBatch();
+      endBatch(this.ws, this.ws.socket!);
       this.ws.socket!.end();
       this.ws.armCloseTimer();
     }
@@ -767,11 +749,11 @@ export class WebSocket extends EventEmitter implements Monitored {
   private onData(chunk: Buffer): void {
     this[kLastReceived] = coarseClock.now;
     // Everything written while one chunk is processed (pongs, echoes) leaves in one write.
-    this.batch = [];
+    beginBatch(this);
     try {
       this.connection!.receive(chunk);
     } finally {
-      this.flushBatch();
+      endBatch(this, this.socket!);
     }
   }
 
@@ -833,49 +815,9 @@ export class WebSocket extends EventEmitter implements Monitored {
     return ok;
   }
 
-  /**
-   * Every byte for the socket goes through here. While a received chunk is being
-   * processed, writes (echoes, pongs, replies from 'message' handlers) gather in
-   * a batch that leaves as one write when the chunk is done: one syscall and, for
-   * small frames, one contiguous buffer instead of a writev of many tiny ones.
-   */
+  /** Every byte for the socket goes through here (batched while a received chunk is processed). */
   private out(data: Buffer, callback?: WriteCallback): boolean {
-    const batch = this.batch;
-    if (batch === null) return callback ? this.socket!.write(data, callback) : this.socket!.write(data);
-    batch.push(data);
-    this.batchBytes += data.length;
-    if (callback) (this.batchCallbacks ??= []).push(callback);
-    return this.socket!.writableLength + this.batchBytes < this.socket!.writableHighWaterMark;
-  }
-
-  private flushBatch(): void {
-    const batch = this.batch;
-    if (batch === null) return;
-    const bytes = this.batchBytes;
-    const callbacks = this.batchCallbacks;
-    this.batch = null;
-    this.batchBytes = 0;
-    this.batchCallbacks = null;
-    if (batch.length === 0) return;
-    const socket = this.socket!;
-    if (socket.destroyed) {
-      for (const callback of callbacks ?? [])
-        callback(new InvalidStateError('the connection closed before this message was sent'));
-      return;
-    }
-    const done = callbacks
-      ? (error?: Error | null) => {
-          for (const callback of callbacks) callback(error);
-        }
-      : undefined;
-    if (batch.length === 1) socket.write(batch[0]!, done);
-    else if (bytes <= JOIN_BELOW) socket.write(Buffer.concat(batch, bytes), done);
-    else {
-      (socket as Socket).cork?.();
-      for (let i = 0; i < batch.length; i++)
-        socket.write(batch[i]!, i === batch.length - 1 ? done : undefined);
-      (socket as Socket).uncork?.();
-    }
+    return batchWrite(this, this.socket!, data, callback);
   }
 
   private reportError(error: Error): void {
