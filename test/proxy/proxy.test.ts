@@ -302,6 +302,17 @@ describe('reverse proxy: health, failures, draining', () => {
     assert.equal(state.handshakes.failed, 0);
   });
 
+  test("a backend's refusal (non-101) reaches the client as it is, counted as refused, not failed", async () => {
+    const [b] = await backends(1, { authenticate: () => ({ reject: 403, body: 'members only' }) });
+    const { port, proxy } = await proxyFor({ routes: [{ backends: [b!.url] }] });
+    const answer = await rawExchange(port, HANDSHAKE('/'));
+    assert.match(answer, /^HTTP\/1.1 403 /);
+    assert.match(answer, /members only/);
+    const state = proxy.stats().routes[0]!.backends[0]!;
+    assert.deepEqual([state.state, state.handshakes.refused, state.handshakes.failed], ['up', 1, 0]);
+    assert.equal(proxy.stats().refused['backend-refused'], 1);
+  });
+
   test('no healthy backend: 503 with Retry-After', async () => {
     const b = await startBackend('gone');
     const u = b.url;
@@ -355,6 +366,9 @@ describe('reverse proxy: health, failures, draining', () => {
     assert.equal(await echo, 'still here');
     assert.equal(await post(`/undrain?backend=${encodeURIComponent(bs[0]!.url)}`), 200);
     assert.equal(await post('/drain?backend=ws://127.0.0.1:1/'), 404);
+    assert.equal(await post('/drain'), 400);
+    assert.equal(await post('/drain?backend=not%20a%20url'), 400);
+    assert.equal(await post('/reboot'), 404);
     existing.ws.close();
   });
 });
