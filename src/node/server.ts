@@ -27,6 +27,7 @@ import {
   type ConnectionSettings,
   kAttach,
   kCloseUnchecked,
+  kServerClose,
   kTopics,
   kWriteFrame,
   WebSocket,
@@ -547,6 +548,14 @@ export class WebSocketServer extends EventEmitter {
    * its own, so that the listener's closure holds the address and not the whole
    * handshake scope: the request object would otherwise live as long as the socket.)
    */
+  /** A connection closed: count its bytes and let it go. */
+  private readonly forgetClient = (ws: WebSocket): void => {
+    this.counters.bytesIn += ws.bytesReceived;
+    this.counters.bytesOut += ws.bytesSent;
+    this.clients.delete(ws);
+    if (this.clients.size === 0) this.heartbeat.stop();
+  };
+
   private countIp(socket: Duplex, ip: string): void {
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     socket.once('close', () => {
@@ -591,12 +600,7 @@ export class WebSocketServer extends EventEmitter {
     this.clients.add(ws);
     this.counters.accepted++;
     this.heartbeat.start();
-    ws.once('close', () => {
-      this.counters.bytesIn += ws.bytesReceived;
-      this.counters.bytesOut += ws.bytesSent;
-      this.clients.delete(ws);
-      if (this.clients.size === 0) this.heartbeat.stop();
-    });
+    ws[kServerClose] = this.forgetClient; // one function for all connections, not a listener each
     callback?.(ws, request);
     this.emit('connection', ws, request);
   }

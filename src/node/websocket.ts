@@ -72,6 +72,8 @@ export const kFailHandshake = Symbol('failHandshake');
 export const kRestartHandshake = Symbol('restartHandshake');
 export const kCloseUnchecked = Symbol('closeUnchecked');
 export const kPeerClose = Symbol('peerClose');
+/** Server side: called with the socket as it closes, before its 'close' event (one function per server). */
+export const kServerClose = Symbol('serverClose');
 
 const EMPTY = Buffer.alloc(0);
 
@@ -131,6 +133,7 @@ export class WebSocket extends EventEmitter implements Monitored {
   clientAddress: string | undefined;
   /** Server side: whether the client reached the edge over TLS (through trusted proxies). */
   clientSecure = false;
+  [kServerClose]: ((ws: WebSocket) => void) | undefined;
   /** Server side: the topic registry of the server this connection belongs to. */
   [kTopics]: Map<string, Set<WebSocket>> | undefined;
   private subscriptions: Set<string> | undefined;
@@ -146,7 +149,7 @@ export class WebSocket extends EventEmitter implements Monitored {
   private abortHandshake: ((reason: string) => void) | undefined;
   private deflate: PerMessageDeflate | undefined;
   /** While compressed sends are in flight, later sends (and the Close) wait here, in order. */
-  private readonly sendQueue = new SendQueue();
+  private sendQueueStore: SendQueue | null = null;
   /** An unfinished fragmented message is being sent (never compressed). */
   private sendingFragments = false;
   /** A compressed message is being inflated; 'close' waits for it. */
@@ -184,9 +187,18 @@ export class WebSocket extends EventEmitter implements Monitored {
     });
   }
 
+  /** Created when the first message must wait (behind zlib); most connections never need it. */
+  private get sendQueue(): SendQueue {
+    return (this.sendQueueStore ??= new SendQueue());
+  }
+
+  private get queueBusy(): boolean {
+    return this.sendQueueStore?.busy ?? false;
+  }
+
   /** Bytes queued for sending but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return (this.socket?.writableLength ?? 0) + batchedBytes(this) + this.sendQueue.bytes;
+    return (this.socket?.writableLength ?? 0) + batchedBytes(this) + (this.sendQueueStore?.bytes ?? 0);
   }
 
   /** Bytes received / sent on this connection's socket (frames and handshake included). */
@@ -235,7 +247,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
     const endsFragments = this.sendingFragments && fin;
     this.sendingFragments = !fin;
-    if (!this.sendQueue.busy) {
+    if (!this.queueBusy) {
       this.writeData(data, binary, fin, callback);
       if (endsFragments) this.releaseAfterFragments();
       return this.belowHighWater();
@@ -460,7 +472,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     if (!counted && this.settings?.stats) this.settings.stats.messagesOut++;
     if (this.sendingFragments) {
       (this.afterFragments ??= []).push(frame);
-    } else if (this.sendQueue.busy) {
+    } else if (this.queueBusy) {
       this.sendQueue.push((next) => {
         if (this.connection?.state === 'open') for (const b of frame) this.out(b);
         next();
@@ -516,7 +528,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
     const connection = this.connection;
     if (!connection || connection.closeSent || connection.state === 'closed') return;
-    if (this.readyState === WebSocket.CLOSING && this.sendQueue.busy) return; // a Close is already queued
+    if (this.readyState === WebSocket.CLOSING && this.queueBusy) return; // a Close is already queued
     this.readyState = WebSocket.CLOSING;
     (this.socket as Socket | null)?.resume?.(); // read the peer's Close even if iteration paused us
     const close = () => {
@@ -524,7 +536,7 @@ export class WebSocket extends EventEmitter implements Monitored {
       this.armCloseTimer();
     };
     // Messages sent before close() go out before the Close frame.
-    if (this.sendQueue.busy) {
+    if (this.queueBusy) {
       this.sendQueue.push((next) => {
         close();
         next();
@@ -782,6 +794,7 @@ export class WebSocket extends EventEmitter implements Monitored {
         this.dropReason ??
         (this.lastError ? this.lastError.message : 'connection closed without a Close frame');
     }
+    this[kServerClose]?.(this);
     this.emit('close', this.closeCode, this.closeReason);
   }
 

@@ -86,12 +86,22 @@ export class Connection implements FrameSink {
   private messageKind: DataKind | 0 = 0;
   private messageCompressed = false;
   private messageLength = 0;
-  private readonly messageBuffer = new MessageBuffer();
+  // Created on first use: most connections never see a fragmented or split
+  // message, and idle ones are many.
+  private messageBufferStore: MessageBuffer | null = null;
   /** A single-frame message received in one piece: delivered without a copy. */
   private wholePayload: Buffer | null = null;
-  private readonly utf8 = new Utf8Validator();
+  private utf8Store: Utf8Validator | null = null;
   private control: Buffer | null = null;
   private controlFilled = 0;
+
+  private get messageBuffer(): MessageBuffer {
+    return (this.messageBufferStore ??= new MessageBuffer());
+  }
+
+  private get utf8(): Utf8Validator {
+    return (this.utf8Store ??= new Utf8Validator());
+  }
 
   /** Kind of the fragmented message we are sending, if one is unfinished. */
   private sendingKind: DataKind | 0 = 0;
@@ -316,7 +326,7 @@ export class Connection implements FrameSink {
     if (this.messageKind === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
       return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
     }
-    if (frame.fin && frame.opcode !== Opcode.Continuation && this.messageBuffer.length === 0) {
+    if (frame.fin && frame.opcode !== Opcode.Continuation && (this.messageBufferStore?.length ?? 0) === 0) {
       // A single frame split across reads: reserve() was skipped, do it now.
       this.messageBuffer.reserve(frame.length, this.maxMessageSize);
     }
@@ -331,7 +341,7 @@ export class Connection implements FrameSink {
     const kind = this.messageKind;
     const whole = this.wholePayload !== null;
     const payload = this.wholePayload ?? this.messageBuffer.take();
-    const textEndsCleanly = this.utf8.complete;
+    const textEndsCleanly = this.utf8Store?.complete ?? true;
     const compressed = this.messageCompressed;
     this.resetMessage();
     if (compressed && this.handler.onCompressedMessage) {
@@ -364,8 +374,8 @@ export class Connection implements FrameSink {
     this.messageCompressed = false;
     this.messageLength = 0;
     this.wholePayload = null;
-    this.messageBuffer.clear();
-    this.utf8.reset();
+    this.messageBufferStore?.clear();
+    this.utf8Store?.reset();
   }
 
   private handleControl(opcode: number): void {
