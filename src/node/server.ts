@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
 import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
 import { encodeFrame, encodeTextFrame } from '../protocol/frame-encoder.js';
 import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
@@ -20,6 +22,7 @@ import {
   checkString,
   FLOW_OPTIONS,
 } from './options.js';
+import { readRequestHead, wantsUpgrade } from './request-head.js';
 import { type SendData, toBuffer } from './send-queue.js';
 import { resolveClient, type TrustProxy } from './trust-proxy.js';
 import { addRoute, pathOf, rejectSocket, removeRoute, type UpgradeRoute } from './upgrade-router.js';
@@ -206,7 +209,10 @@ export class WebSocketServer extends EventEmitter {
   private readonly settings: ConnectionSettings;
   private readonly protocols: string[] | undefined;
   private readonly selectProtocol: ProtocolSelector | undefined;
-  private readonly httpServer: http.Server | https.Server | undefined;
+  /** The listening server: the application's http(s) server when attached, our own net/tls one when standalone. */
+  private readonly httpServer: http.Server | https.Server | net.Server | undefined;
+  /** Standalone: sockets whose request head is still arriving (dropped on close()). */
+  private readonly pendingHeads = new Set<net.Socket>();
   private readonly ownsHttpServer: boolean;
   private readonly route: UpgradeRoute | undefined;
   private readonly deflateOptions: DeflateOptions | null;
@@ -313,44 +319,22 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.ownsHttpServer = options.port !== undefined;
-    // Node enforces headersTimeout on a periodic check; make the check frequent enough to matter.
-    const timeout = handshakeTimeout ?? 10_000;
-    const httpOptions = {
-      maxHeaderSize: maxHeaderSize ?? 16 * 1024,
-      headersTimeout: timeout,
-      requestTimeout: timeout,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 2))),
-    };
-    const server =
-      options.server ??
-      (options.tls ? https.createServer({ ...httpOptions, ...options.tls }) : http.createServer(httpOptions));
-    this.httpServer = server;
-    // A standalone server owns its port: it takes every upgrade and answers (and
-    // counts) unknown paths itself; attached ones share the router by path.
-    this.route = {
-      path: this.ownsHttpServer ? undefined : path,
-      handle: (req, socket, head) => this.handleUpgrade(req, socket, head),
-    };
-    addRoute(server, this.route);
-    if (this.ownsHttpServer) {
-      server.on('request', (req, res) => this.answerPlainRequest(req, res));
-      server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-        if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-          return this.refuse(
-            'handshake-timeout',
-            socket,
-            408,
-            `request headers not received within ${timeout} ms`,
-          );
-        }
-        const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-        this.refuse(
-          status === 431 ? 'headers-too-large' : 'malformed-http',
-          socket,
-          status,
-          status === 431 ? 'request headers too large' : 'malformed HTTP request',
-        );
-      });
+    if (!this.ownsHttpServer) {
+      // Attached: share the server's 'upgrade' event with other endpoints, by path.
+      const server = options.server!;
+      this.httpServer = server;
+      this.route = { path, handle: (req, socket, head) => this.handleUpgrade(req, socket, head) };
+      addRoute(server, this.route);
+    } else {
+      // Standalone: a plain net/tls server reading request heads itself (request-head.ts):
+      // no http.Server state stays with each upgraded socket.
+      const limits = { timeout: handshakeTimeout ?? 10_000, maxHeaderSize: maxHeaderSize ?? 16 * 1024 };
+      const accept = (socket: net.Socket) => this.readHead(socket, limits);
+      const server = options.tls
+        ? tls.createServer({ handshakeTimeout: limits.timeout, ...options.tls }, accept)
+        : net.createServer(accept);
+      if (options.tls) server.on('tlsClientError', (_error, socket) => socket.destroy());
+      this.httpServer = server;
       server.on('error', (error) => this.emit('error', error));
       server.on('listening', () => this.emit('listening'));
       if (onListening) this.once('listening', onListening);
@@ -557,6 +541,7 @@ export class WebSocketServer extends EventEmitter {
   };
 
   private countIp(socket: Duplex, ip: string): void {
+    if (this.maxConnectionsPerIp === 0) return; // nothing to enforce: no listener per socket
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     socket.once('close', () => {
       const n = (this.perIp.get(ip) ?? 1) - 1;
@@ -613,7 +598,7 @@ export class WebSocketServer extends EventEmitter {
   close(callback?: (error?: Error) => void): Promise<void> {
     this.closing = true;
     this.heartbeat.stop();
-    if (this.route && this.httpServer) removeRoute(this.httpServer, this.route);
+    if (this.route && this.httpServer) removeRoute(this.httpServer as http.Server, this.route);
     const waits: Promise<unknown>[] = [];
     for (const ws of this.clients) {
       waits.push(new Promise((resolve) => ws.once('close', resolve)));
@@ -622,7 +607,7 @@ export class WebSocketServer extends EventEmitter {
     if (this.ownsHttpServer && this.httpServer) {
       const server = this.httpServer;
       waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
-      server.closeIdleConnections?.();
+      for (const socket of this.pendingHeads) socket.destroy();
     }
     const done = Promise.all(waits).then(() => {
       this.emit('close');
@@ -631,7 +616,21 @@ export class WebSocketServer extends EventEmitter {
     return done;
   }
 
-  private answerPlainRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
+  /** Standalone servers: read the request head, then upgrade or answer it. */
+  private readHead(socket: net.Socket, limits: { timeout: number; maxHeaderSize: number }): void {
+    this.pendingHeads.add(socket);
+    readRequestHead(socket, limits, (outcome) => {
+      this.pendingHeads.delete(socket);
+      if (!outcome.ok) {
+        if (outcome.status === 0) return; // gone before it finished its request
+        return this.refuse(outcome.why, socket, outcome.status, outcome.reason);
+      }
+      if (wantsUpgrade(outcome.request)) this.handleUpgrade(outcome.request, socket, outcome.rest);
+      else this.answerPlainRequest(outcome.request, socket);
+    });
+  }
+
+  private answerPlainRequest(request: http.IncomingMessage, socket: Duplex): void {
     const path = pathOf(request);
     let status = 426;
     let body = 'this endpoint speaks WebSocket: send a GET with "Upgrade: websocket"';
@@ -639,23 +638,14 @@ export class WebSocketServer extends EventEmitter {
       status = 404;
       body = `no WebSocket endpoint at ${path}`;
     } else if (request.headers.upgrade !== undefined) {
-      // Node routes requests without "Connection: upgrade" here; say what is wrong.
+      // An Upgrade header without "Connection: upgrade": say what is wrong.
       const check = validateClientRequest(request);
       status = check.ok ? 400 : check.status;
       body = check.ok ? 'the Connection header must include "Upgrade"' : check.reason;
     }
-    const headers: Record<string, string> = {
-      'Content-Type': 'text/plain; charset=utf-8',
-      Connection: 'close',
-    };
-    if (status === 426) {
-      headers.Upgrade = 'websocket';
-      headers['Sec-WebSocket-Version'] = '13';
-    }
+    const headers = status === 426 ? { Upgrade: 'websocket', 'Sec-WebSocket-Version': '13' } : undefined;
     const reason = status === 404 ? 'unknown-path' : status === 426 ? 'not-websocket' : 'bad-handshake';
-    this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
-    response.writeHead(status, headers);
-    response.end(`${body}\n`);
+    this.refuse(reason, socket, status, body, headers);
   }
 }
 

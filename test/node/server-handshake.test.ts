@@ -54,6 +54,32 @@ describe('server handshake answers (raw TCP)', () => {
     ['a plain GET elsewhere', 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n', 404, /no WebSocket endpoint/],
     ['malformed HTTP', 'HELLO\r\n\r\n', 400, /malformed HTTP request/],
     [
+      'a folded header line',
+      `${HANDSHAKE('/chat').slice(0, -2)}X-Folded: a\r\n b\r\n\r\n`,
+      400,
+      /malformed HTTP/,
+    ],
+    [
+      'a header name with a space',
+      `${HANDSHAKE('/chat').slice(0, -2)}Bad Name: x\r\n\r\n`,
+      400,
+      /malformed HTTP/,
+    ],
+    [
+      'a header line without a colon',
+      `${HANDSHAKE('/chat').slice(0, -2)}NoColon\r\n\r\n`,
+      400,
+      /malformed HTTP/,
+    ],
+    ['a bad request line', 'GET /chat HTTP/1.1 extra\r\nHost: x\r\n\r\n', 400, /malformed HTTP/],
+    [
+      'a duplicated Sec-WebSocket-Key (joined, so invalid)',
+      `${HANDSHAKE('/chat').slice(0, -2)}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      400,
+      /Sec-WebSocket-Key/,
+    ],
+
+    [
       'oversized headers',
       `${HANDSHAKE('/chat').slice(0, -2)}X-Big: ${'a'.repeat(20000)}\r\n\r\n`,
       431,
@@ -67,6 +93,69 @@ describe('server handshake answers (raw TCP)', () => {
       assert.match(response, body);
     });
   }
+
+  test('a request head that arrives in pieces (the end marker split too) is fine', async () => {
+    const net = await import('node:net');
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const head = HANDSHAKE('/chat');
+    for (const piece of [head.slice(0, 10), head.slice(10, -3), head.slice(-3, -1), head.slice(-1)]) {
+      socket.write(piece);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (let i = 0; i < 50 && !answer.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    socket.destroy();
+  });
+
+  test('subprotocols offered on two header lines are combined, as Node would', async () => {
+    const { server: s2, port: p2 } = await startServer({ protocols: ['two'] });
+    try {
+      const request = `${HANDSHAKE('/').slice(0, -2)}Sec-WebSocket-Protocol: one\r\nSec-WebSocket-Protocol: two\r\n\r\n`;
+      const response = await rawExchange(p2, request, 300);
+      assert.match(response, /^HTTP\/1\.1 101 /);
+      assert.match(response, /Sec-WebSocket-Protocol: two/i);
+    } finally {
+      await s2.close();
+    }
+  });
+
+  test('hooks get a real IncomingMessage: method, url, headers, rawHeaders, socket', async () => {
+    let seen: http.IncomingMessage | undefined;
+    const { server: s3, port: p3 } = await startServer({
+      authenticate: (request) => {
+        seen = request;
+        return undefined;
+      },
+    });
+    try {
+      await rawExchange(p3, HANDSHAKE('/room?x=1', 'X-Custom: yes\r\n'), 300);
+      assert.ok(seen instanceof http.IncomingMessage);
+      assert.deepEqual([seen.method, seen.url, seen.httpVersion], ['GET', '/room?x=1', '1.1']);
+      assert.equal(seen.headers['x-custom'], 'yes');
+      assert.ok(seen.rawHeaders.includes('X-Custom'));
+      assert.equal(seen.socket.remoteAddress, '127.0.0.1');
+    } finally {
+      await s3.close();
+    }
+  });
+
+  test('a client that leaves mid-head, and close() with a head still arriving', async () => {
+    const { server: s4, port: p4 } = await startServer({});
+    const net = await import('node:net');
+    const quitter = net.connect(p4, '127.0.0.1');
+    quitter.on('error', () => {});
+    quitter.end('GET / HTTP/1.1\r\nHost: x\r\n');
+    const lingerer = net.connect(p4, '127.0.0.1');
+    lingerer.on('error', () => {});
+    lingerer.write('GET / HTTP/1.1\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = once(lingerer, 'close');
+    await s4.close(); // must not wait for the lingering head (10 s handshake timeout)
+    await closed;
+  });
 
   test('the server keeps serving after all of that', async () => {
     const ws = await WebSocket.connect(`ws://127.0.0.1:${port}/chat`);

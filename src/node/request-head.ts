@@ -1,0 +1,150 @@
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * Reads the head of one HTTP/1.1 request from a fresh socket, for standalone
+ * WebSocket servers. Going through `http.Server` costs ~1.7 KB of per-socket
+ * state that outlives the upgrade (measured: 5.3 KB per idle upgraded socket
+ * against 3.5 KB for a plain `net` socket); a WebSocket server needs only the
+ * request line and the headers, once.
+ *
+ * What it checks is what Node's HTTP parser would make us answer: a malformed
+ * head is 400, a head above maxHeaderSize is 431, a head not complete within
+ * the timeout is 408 (slowloris). The request given to hooks is a real
+ * `http.IncomingMessage` with method, url, httpVersion, headers (combined as
+ * Node combines them) and rawHeaders.
+ */
+
+export type HeadOutcome =
+  | { ok: true; request: http.IncomingMessage; rest: Buffer }
+  | { ok: false; status: number; reason: string; why: string };
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\s]+) HTTP\/(\d)\.(\d)$/;
+/** Field values: visible characters, spaces and tabs, obs-text; no CR, LF or NUL. */
+const BAD_VALUE = /[\0\r\n]/;
+/** Headers Node keeps once (later copies are dropped) rather than joining. */
+const SINGLE = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+const END = Buffer.from('\r\n\r\n');
+
+export function readRequestHead(
+  socket: Socket,
+  options: { maxHeaderSize: number; timeout: number },
+  done: (outcome: HeadOutcome) => void,
+): void {
+  let chunks: Buffer[] = [];
+  let length = 0;
+  let finished = false;
+  const finish = (outcome: HeadOutcome) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.off('close', onClose);
+    done(outcome);
+  };
+  const timer = setTimeout(
+    () =>
+      finish({
+        ok: false,
+        status: 408,
+        reason: `request headers not received within ${options.timeout} ms`,
+        why: 'handshake-timeout',
+      }),
+    options.timeout,
+  );
+  const onError = () => socket.destroy();
+  // The client left before its head was complete (status 0: nothing to answer).
+  const onClose = () => finish({ ok: false, status: 0, reason: 'connection closed', why: 'closed' });
+  const onData = (chunk: Buffer) => {
+    const searchFrom = Math.max(0, length - 3);
+    chunks.push(chunk);
+    length += chunk.length;
+    const buffer = chunks.length === 1 ? chunk : Buffer.concat(chunks, length);
+    chunks = [buffer];
+    const end = buffer.indexOf(END, searchFrom);
+    if (end === -1 || end + 4 > options.maxHeaderSize) {
+      if (length > options.maxHeaderSize) {
+        finish({ ok: false, status: 431, reason: 'request headers too large', why: 'headers-too-large' });
+      }
+      return;
+    }
+    // Not flowing until the new owner of the socket adds its 'data' listener
+    // (what Node's HTTP server does before 'upgrade'): later bytes wait.
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    const request = parseHead(socket, buffer.subarray(0, end).toString('latin1'));
+    if (!request) {
+      finish({ ok: false, status: 400, reason: 'malformed HTTP request', why: 'malformed-http' });
+      return;
+    }
+    finish({ ok: true, request, rest: buffer.subarray(end + 4) });
+  };
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+}
+
+function parseHead(socket: Socket, head: string): http.IncomingMessage | null {
+  const lines = head.split('\r\n');
+  const requestLine = REQUEST_LINE.exec(lines[0]!);
+  if (!requestLine) return null;
+  const headers: http.IncomingHttpHeaders = {};
+  const rawHeaders: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return null; // no name, or an obsolete folded line (starts with a space)
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return null;
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (BAD_VALUE.test(value)) return null;
+    rawHeaders.push(name, value);
+    const key = name.toLowerCase();
+    const prior = headers[key];
+    if (prior === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
+    else if (key === 'set-cookie') (prior as string[]).push(value);
+    else if (!SINGLE.has(key)) headers[key] = `${prior}${key === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  const request = new http.IncomingMessage(socket);
+  request.method = requestLine[1]!;
+  request.url = requestLine[2]!;
+  request.httpVersionMajor = Number(requestLine[3]);
+  request.httpVersionMinor = Number(requestLine[4]);
+  request.httpVersion = `${requestLine[3]}.${requestLine[4]}`;
+  request.headers = headers;
+  request.rawHeaders = rawHeaders;
+  request.complete = true;
+  request.push(null); // an upgrade request has no body
+  return request;
+}
+
+/** Whether Node would have emitted 'upgrade' for this request. */
+export function wantsUpgrade(request: http.IncomingMessage): boolean {
+  const connection = request.headers.connection;
+  return (
+    request.headers.upgrade !== undefined &&
+    request.method !== 'CONNECT' &&
+    connection !== undefined &&
+    connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade')
+  );
+}
