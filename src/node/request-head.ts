@@ -140,11 +140,7 @@ function parseHead(socket: Socket, head: string): http.IncomingMessage | null {
 
 /** Whether Node would have emitted 'upgrade' for this request. */
 export function wantsUpgrade(request: http.IncomingMessage): boolean {
-  const connection = request.headers.connection;
-  return (
-    request.headers.upgrade !== undefined &&
-    request.method !== 'CONNECT' &&
-    connection !== undefined &&
-    connection.split(',').some((token) => token.trim().toLowerCase() === 'upgrade')
-  );
+  if (request.headers.upgrade === undefined || request.method === 'CONNECT') return false;
+  const tokens = request.headers.connection?.split(',') ?? [];
+  return tokens.some((token) => token.trim().toLowerCase() === 'upgrade');
 }
