@@ -128,28 +128,38 @@ function check(backend: Backend, options: HealthCheckOptions): Promise<void> {
         'Sec-WebSocket-Key': 'c29ja2V0ZWVyIGhlYWx0aA==',
       }
     : {};
-  const request = (backend.secure ? https : http).request({
-    host: backend.host,
-    port: backend.port,
-    path: options.path,
-    method: 'GET',
-    headers,
-    timeout: options.timeoutMs,
-    agent: false,
-    ...(backend.secure ? (backend.tlsOptions as tls.ConnectionOptions) : {}),
-  });
+  // Built inside the executor: anything it throws becomes a failed check, not an uncaught exception.
   return new Promise((resolve, reject) => {
-    request.on('timeout', () => request.destroy(new Error('health check timed out')));
-    request.on('error', reject);
+    const request = (backend.secure ? https : http).request({
+      host: backend.host,
+      port: backend.port,
+      path: options.path,
+      method: 'GET',
+      headers,
+      agent: false,
+      ...(backend.secure ? (backend.tlsOptions as tls.ConnectionOptions) : {}),
+    });
+    // A deadline, not an idle timeout: a backend dripping its answer byte by byte is not healthy.
+    const deadline = setTimeout(
+      () => request.destroy(new Error(`health check timed out after ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    const settle = (error?: Error) => {
+      clearTimeout(deadline);
+      if (error) reject(error);
+      else resolve();
+    };
+    request.on('error', settle);
     request.on('upgrade', (_response, socket) => {
       socket.destroy();
-      resolve();
+      settle();
     });
     request.on('response', (response) => {
       response.resume();
       const status = response.statusCode ?? 0;
-      if (!websocket && status >= 200 && status < 400) resolve();
-      else reject(new Error(`health check got HTTP ${status}`));
+      if (!websocket && status >= 200 && status < 400) settle();
+      else settle(new Error(`health check got HTTP ${status}`));
+      request.destroy();
     });
     request.end();
   });

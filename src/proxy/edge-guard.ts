@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { resolveClient } from '../node/trust-proxy.js';
 import type { CheckedProxyOptions } from './config.js';
+import { readTarget } from './request-target.js';
 
 /**
  * The rules a handshake must pass at the edge, before any backend is touched:
@@ -55,10 +56,9 @@ export class EdgeGuard {
       }
     }
     if (o.tokens) {
-      const url = new URL(req.url ?? '/', 'http://edge');
       const auth = req.headers.authorization;
       const bearer = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
-      const token = url.searchParams.get(o.tokens.query) ?? bearer;
+      const token = readTarget(req.url).query.get(o.tokens.query) ?? bearer;
       if (!token || !o.tokens.values.has(token)) {
         return { reason: 'token', status: 401, message: 'missing or unknown token' };
       }

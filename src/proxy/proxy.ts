@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { validateClientRequest } from '../protocol/handshake.js';
+import { handleAdminRequest } from './admin.js';
 import { Backend } from './backend.js';
 import { Balancer } from './balancer.js';
 import { checkProxyOptions, type ProxyOptions, type ResolvedRoute } from './config.js';
@@ -66,8 +67,18 @@ export class ReverseProxy extends EventEmitter {
         for (const b of route.backends) b.startChecks(this.options.healthCheck);
     }
     this.server = this.options.tls ? https.createServer(this.options.tls) : http.createServer();
-    this.server.on('request', (req, res) => this.proxyHttp(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.proxyUpgrade(req, socket, head));
+    // Every path that starts from a request handles its own faults: a throw or
+    // rejection escaping here would take the whole process (and every client) down.
+    this.server.on('request', (req, res) => {
+      try {
+        this.proxyHttp(req, res);
+      } catch (error) {
+        this.internalError(res.socket ?? req.socket, error, res);
+      }
+    });
+    this.server.on('upgrade', (req, socket: Duplex, head) => {
+      this.proxyUpgrade(req, socket, head).catch((error) => this.internalError(socket, error));
+    });
     this.server.on('clientError', (_error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -152,44 +163,9 @@ export class ReverseProxy extends EventEmitter {
     };
   }
 
-  /** The admin API: GET /status; POST /drain, /undrain, /remove ?backend=URL; POST /add?backend=URL&route=N. */
+  /** The admin API (see admin.ts): GET /status; POST /drain, /undrain, /add, /remove ?backend=URL. */
   handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(`${JSON.stringify(body, null, 2)}\n`);
-    };
-    if (req.method === 'GET' && url.pathname === '/status') return send(200, this.stats());
-    if (req.method === 'POST' && (url.pathname === '/add' || url.pathname === '/remove')) {
-      const backend = url.searchParams.get('backend');
-      if (!backend) return send(400, { error: 'give ?backend=<backend URL>' });
-      try {
-        if (url.pathname === '/add') {
-          this.addBackend(backend, Number(url.searchParams.get('route') ?? 0));
-          return send(200, { added: backend });
-        }
-        const n = this.removeBackend(backend);
-        return n > 0 ? send(200, { removed: backend }) : send(404, { error: `no backend ${backend}` });
-      } catch (error) {
-        return send(400, { error: (error as Error).message });
-      }
-    }
-    if (req.method === 'POST' && (url.pathname === '/drain' || url.pathname === '/undrain')) {
-      const backend = url.searchParams.get('backend');
-      if (!backend) return send(400, { error: 'give ?backend=<backend URL>' });
-      let n: number;
-      try {
-        n = this.drain(backend, url.pathname === '/drain');
-      } catch {
-        return send(400, { error: `not a URL: ${backend}` });
-      }
-      return n > 0
-        ? send(200, { backend, draining: url.pathname === '/drain' })
-        : send(404, { error: `no backend ${backend}` });
-    }
-    send(404, {
-      error: 'GET /status; POST /drain, /undrain, /remove?backend=URL; POST /add?backend=URL&route=N',
-    });
+    handleAdminRequest(this, req, res);
   }
 
   /** Stop accepting, send 1001 to every client, wait for them (up to the shutdown timeout). */
@@ -229,6 +205,19 @@ export class ReverseProxy extends EventEmitter {
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
         `Content-Length: ${Buffer.byteLength(message)}\r\n${extra}\r\n${message}`,
     );
+  }
+
+  /** A fault of ours while handling a request: 500 if nothing was sent yet, else drop the connection. */
+  private internalError(socket: Duplex | null, error: unknown, res?: http.ServerResponse): void {
+    this.counters.refused['internal-error'] = (this.counters.refused['internal-error'] ?? 0) + 1;
+    this.emit('internal-error', error);
+    if (res && !res.headersSent) {
+      res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' }).end('internal error\n');
+    } else if (!res && socket?.writable) {
+      socket.end('HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else {
+      socket?.destroy();
+    }
   }
 
   private async proxyUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -293,7 +282,13 @@ export class ReverseProxy extends EventEmitter {
       backend.recordFailure();
       if (socket.destroyed) return;
       // Another backend may do: try each at most once.
-      if (tried.size < route.backends.length) return this.connectBackend(route, req, socket, head, tried);
+      if (tried.size < route.backends.length) {
+        try {
+          return this.connectBackend(route, req, socket, head, tried);
+        } catch (error) {
+          return this.internalError(socket, error);
+        }
+      }
       this.refuse(socket, 'backend-error', 502, `backend unavailable: ${why}`);
     };
     upstream.once('error', (error) => fail(error.message));
@@ -391,7 +386,17 @@ export class ReverseProxy extends EventEmitter {
       const out: http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(answer.headers))
         if (!HOP_BY_HOP.has(name)) out[name] = value;
-      res.writeHead(answer.statusCode ?? 502, out);
+      try {
+        res.writeHead(answer.statusCode ?? 502, out);
+      } catch (error) {
+        // A status or header Node will not send on (a backend's fault, not the client's).
+        answer.destroy();
+        backend.recordFailure();
+        res
+          .writeHead(502, { 'content-type': 'text/plain' })
+          .end(`bad gateway: ${(error as Error).message}\n`);
+        return;
+      }
       answer.pipe(res);
     });
     upstream.on('error', (error) => {

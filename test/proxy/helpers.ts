@@ -64,3 +64,22 @@ export function closed(ws: WebSocket): Promise<[number, string]> {
   if (ws.readyState === ws.CLOSED) return Promise.resolve([ws.closeCode ?? 0, ws.closeReason]);
   return new Promise((resolve) => ws.once('close', (code, reason) => resolve([code, reason])));
 }
+
+/**
+ * A trip-wire for the whole test file: any unhandled rejection or uncaught
+ * exception (which would kill a real proxy process) is recorded, so tests can
+ * assert that peer input never reaches them.
+ */
+export function tripWire() {
+  const escaped: unknown[] = [];
+  const record = (error: unknown) => escaped.push(error);
+  process.on('unhandledRejection', record);
+  process.on('uncaughtException', record);
+  return {
+    escaped,
+    dispose() {
+      process.off('unhandledRejection', record);
+      process.off('uncaughtException', record);
+    },
+  };
+}
