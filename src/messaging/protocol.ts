@@ -148,6 +148,18 @@ export interface HistoryResult {
   offset: number;
 }
 
+export type UnsubscribeResult = Record<string, never>;
+
+export interface RpcResult {
+  /** What the server's handler for the method returned (absent for undefined). */
+  data?: unknown;
+}
+
+export interface RefreshResult {
+  /** ms until the new token expires, if it expires. */
+  expiresIn?: number;
+}
+
 export interface PresenceResult {
   members: ClientInfo[];
 }
@@ -166,6 +178,10 @@ export interface ErrorBody {
   temporary: boolean;
 }
 
+/**
+ * One per command. A command whose `id` cannot be read (not JSON, not an
+ * object, missing or invalid id) is answered with `id: 0` and `bad-request`.
+ */
 export type Reply = { id: number; result: unknown } | { id: number; error: ErrorBody };
 
 // ---------------------------------------------------------------- pushes
@@ -174,7 +190,8 @@ export type Push =
   | { push: 'pub'; channel: string; pub: Publication }
   | { push: 'join'; channel: string; info: ClientInfo }
   | { push: 'leave'; channel: string; info: ClientInfo }
-  /** The server ended this subscription (e.g. permission revoked). */
+  /** The server ended this subscription; `code` is one of UnsubscribeCodes: 2500-2999 = subscribe
+   *  again with your position (you will get `recovered` telling whether anything was lost). */
   | { push: 'unsubscribed'; channel: string; code: number; reason: string }
   /**
    * The server is about to close the connection with `code`; `reconnect`
@@ -209,6 +226,24 @@ export const ErrorCodes = {
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+// ---------------------------------------------------------------- unsubscribe codes
+// Codes of the `unsubscribed` push (after Centrifugo): 2000-2499 = final, the
+// client must not resubscribe by itself; 2500-2999 = resubscribe (with `since`).
+
+export const UnsubscribeCodes = {
+  /** The application ended the subscription (server-side unsubscribe). */
+  server: 2000,
+  /** The subscription's publications could not be delivered in order (a gap the
+   *  history no longer covers, or the epoch changed): resubscribe with `since`;
+   *  the reply's `recovered` says whether anything was lost. */
+  insufficientState: 2500,
+} as const;
+
+/** Whether an `unsubscribed` code tells the client to subscribe again by itself. */
+export function shouldResubscribe(code: number): boolean {
+  return code >= 2500 && code <= 2999;
+}
 
 // ---------------------------------------------------------------- close codes
 // RFC 6455 §7.4.2: 4000-4999 are for private use by applications. Convention
