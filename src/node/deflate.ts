@@ -4,6 +4,7 @@ import { CloseCode } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { DeflateConfig, DeflateParams } from '../protocol/permessage-deflate.js';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from './options.js';
+import { fromPool, schedule, toPool, usable } from './zlib-pool.js';
 
 /**
  * permessage-deflate's data path (RFC 7692 section 7.2) over node:zlib.
@@ -59,51 +60,38 @@ export function checkDeflateOption(what: string, value: unknown): DeflateOptions
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
-/**
- * zlib contexts of connections without context takeover, reset and kept for the
- * next message of any connection (keyed by their parameters). Creating a context
- * per message (a ~256 KiB allocation and its initialisation) cost more than the
- * compression of a small message itself; the pool holds at most MAX_CONCURRENT
- * contexts per parameter set, since no more than that are ever in use at once.
- */
-const pools = new Map<string, Array<zlib.DeflateRaw | zlib.InflateRaw>>();
-
-function fromPool<T extends zlib.DeflateRaw | zlib.InflateRaw>(key: string): T | undefined {
-  return pools.get(key)?.pop() as T | undefined;
+interface Turn {
+  busy: boolean;
+  queue: Array<() => void>;
 }
 
-function toPool(key: string, stream: zlib.DeflateRaw | zlib.InflateRaw): void {
-  let list = pools.get(key);
-  if (!list) pools.set(key, (list = []));
-  if (list.length >= MAX_CONCURRENT) {
-    stream.close();
-    return;
+/** The connection closed (close()) before or while a job ran: its result is of no use. */
+export class DeflateClosedError extends Error {
+  constructor() {
+    super('the connection closed during compression');
+    this.name = 'DeflateClosedError';
   }
-  stream.reset();
-  list.push(stream);
-}
-const MAX_CONCURRENT = 10;
-let running = 0;
-const waiting: Array<() => void> = [];
-
-function schedule(job: (done: () => void) => void): void {
-  const start = () => {
-    running++;
-    job(() => {
-      running--;
-      waiting.shift()?.();
-    });
-  };
-  if (running < MAX_CONCURRENT) start();
-  else waiting.push(start);
 }
 
+/**
+ * Lifetimes. Each zlib stream has one owner at a time: the PerMessageDeflate
+ * while idle, the running job while one runs. Only the owner may close, reset
+ * or pool it. close() (the connection is over) frees idle streams at once and
+ * marks busy ones; their job frees them when zlib calls back. So no stream is
+ * ever reset or pooled after it was closed, a job that ends after its
+ * connection died finds nothing to touch, and its callback still runs once
+ * (with DeflateClosedError), so the caller's queue moves on.
+ */
 export class PerMessageDeflate {
   readonly threshold: number;
   /** zlib cannot deflate with an 8-bit window; RFC 7692 lets us send uncompressed instead. */
   readonly canCompress: boolean;
   private inflater: zlib.InflateRaw | null = null;
   private deflater: zlib.DeflateRaw | null = null;
+  /** Jobs of each direction, one at a time; while one runs or waits, it owns that stream. */
+  private inflateTurn: Turn | null = null;
+  private deflateTurn: Turn | null = null;
+  private closed = false;
   private readonly inflateBits: number;
   private readonly deflateBits: number;
   private readonly resetInflate: boolean;
@@ -132,105 +120,180 @@ export class PerMessageDeflate {
   }
 
   /** Inflate one message; fails with 1009 past the size limit, 1007 on corrupt data. */
-  inflate(data: Buffer, callback: (error: ProtocolError | null, result?: Buffer) => void): void {
-    schedule((done) => {
-      const inflater = (this.inflater ??=
-        (this.resetInflate ? fromPool<zlib.InflateRaw>(this.inflateKey) : undefined) ??
-        quiet(zlib.createInflateRaw({ windowBits: this.inflateBits })));
-      const chunks: Buffer[] = [];
-      let total = 0;
-      let finished = false;
-      const finish = (error: ProtocolError | null, result?: Buffer) => {
-        if (finished) return;
-        finished = true;
-        inflater.off('data', onData);
-        inflater.off('error', onError);
-        if (error) this.dropInflater();
-        else if (this.resetInflate) {
-          toPool(this.inflateKey, inflater);
-          this.inflater = null;
-        }
-        done();
-        callback(error, result);
-      };
-      const onData = (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > this.maxMessageSize) {
-          return finish(
-            new ProtocolError(
-              CloseCode.MessageTooBig,
-              `message inflates to more than ${this.maxMessageSize} bytes`,
-            ),
-          );
-        }
-        chunks.push(chunk);
-      };
-      const onError = (error: Error) =>
-        finish(new ProtocolError(CloseCode.InvalidPayload, `invalid compressed data: ${error.message}`));
-      inflater.on('data', onData);
-      inflater.on('error', onError);
-      inflater.write(data);
-      inflater.write(TAIL);
-      inflater.flush(() => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)));
-    });
+  inflate(
+    data: Buffer,
+    callback: (error: ProtocolError | DeflateClosedError | null, result?: Buffer) => void,
+  ): void {
+    this.inTurn(
+      'inflate',
+      (done) => {
+        const inflater = this.takeInflater();
+        const chunks: Buffer[] = [];
+        let total = 0;
+        let finished = false;
+        const finish = (error: ProtocolError | null, result?: Buffer) => {
+          if (finished) return;
+          finished = true;
+          inflater.off('data', onData);
+          inflater.off('error', onError);
+          this.releaseInflater(inflater, error === null);
+          done();
+          if (this.closed) callback(new DeflateClosedError());
+          else callback(error, result);
+        };
+        const onData = (chunk: Buffer) => {
+          if (this.closed) return; // nobody will read it: keep nothing
+          total += chunk.length;
+          if (total > this.maxMessageSize) {
+            return finish(
+              new ProtocolError(
+                CloseCode.MessageTooBig,
+                `message inflates to more than ${this.maxMessageSize} bytes`,
+              ),
+            );
+          }
+          chunks.push(chunk);
+        };
+        const onError = (error: Error) =>
+          finish(new ProtocolError(CloseCode.InvalidPayload, `invalid compressed data: ${error.message}`));
+        const complete = () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
+        inflater.on('data', onData);
+        inflater.on('error', onError);
+        inflater.write(data, (error) => {
+          if (finished || error) return; // 'error' reports it
+          // RFC 7692 section 7.2.3.4: the message may end with a final (BFINAL)
+          // block; zlib then ends the stream, and the 00 00 ff ff tail (section
+          // 7.2.2) must not be written after that end.
+          if (!usable(inflater)) return complete();
+          inflater.write(TAIL);
+          inflater.flush((flushError?: Error | null) => {
+            if (!flushError) complete();
+          });
+        });
+      },
+      callback,
+    );
   }
 
   /** Deflate one message; the callback gets the payload without the trailing 00 00 ff ff. */
   deflate(data: Buffer, callback: (error: Error | null, result?: Buffer) => void): void {
-    schedule((done) => {
-      const deflater = (this.deflater ??=
-        (this.resetDeflate ? fromPool<zlib.DeflateRaw>(this.deflateKey) : undefined) ??
-        quiet(
-          zlib.createDeflateRaw({
-            windowBits: this.deflateBits,
-            level: this.options.level ?? 1,
-            memLevel: this.options.memLevel ?? 8,
-          }),
-        ));
-      const chunks: Buffer[] = [];
-      let total = 0;
-      const onData = (chunk: Buffer) => {
-        chunks.push(chunk);
-        total += chunk.length;
-      };
-      const onError = (error: Error) => {
-        deflater.off('data', onData);
-        this.dropDeflater();
-        done();
-        callback(error);
-      };
-      deflater.on('data', onData);
-      deflater.once('error', onError);
-      deflater.write(data);
-      deflater.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        deflater.off('data', onData);
-        deflater.off('error', onError);
-        let out = Buffer.concat(chunks, total);
-        if (out.length >= 4 && out.subarray(out.length - 4).equals(TAIL))
-          out = out.subarray(0, out.length - 4);
-        if (this.resetDeflate) {
-          toPool(this.deflateKey, deflater);
-          this.deflater = null;
-        }
-        done();
-        callback(null, out);
-      });
+    this.inTurn(
+      'deflate',
+      (done) => {
+        const deflater = this.takeDeflater();
+        const chunks: Buffer[] = [];
+        let total = 0;
+        let finished = false;
+        const finish = (error: Error | null) => {
+          if (finished) return;
+          finished = true;
+          deflater.off('data', onData);
+          deflater.off('error', finish);
+          this.releaseDeflater(deflater, error === null);
+          done();
+          if (this.closed) return callback(new DeflateClosedError());
+          if (error) return callback(error);
+          let out = Buffer.concat(chunks, total);
+          if (out.length >= 4 && out.subarray(out.length - 4).equals(TAIL))
+            out = out.subarray(0, out.length - 4);
+          callback(null, out);
+        };
+        const onData = (chunk: Buffer) => {
+          chunks.push(chunk);
+          total += chunk.length;
+        };
+        deflater.on('data', onData);
+        deflater.on('error', finish);
+        deflater.write(data);
+        deflater.flush(zlib.constants.Z_SYNC_FLUSH, (error?: Error | null) => finish(error ?? null));
+      },
+      callback,
+    );
+  }
+
+  /**
+   * Run jobs of one direction one at a time, in order (a stream serves one
+   * message at a time), each within the process-wide concurrency limit. While
+   * a job waits or runs, it owns that direction's stream.
+   */
+  private inTurn(
+    direction: 'inflate' | 'deflate',
+    job: (done: () => void) => void,
+    callback: (error: DeflateClosedError) => void,
+  ): void {
+    const turn = (this[direction === 'inflate' ? 'inflateTurn' : 'deflateTurn'] ??= {
+      busy: false,
+      queue: [],
     });
+    const start = () => {
+      turn.busy = true;
+      schedule((release) => {
+        const done = () => {
+          release();
+          turn.busy = false;
+          turn.queue.shift()?.();
+        };
+        if (!this.closed) return job(done);
+        // Closed while this job waited: the turn owns the idle stream, so frees it.
+        if (direction === 'inflate') this.releaseInflater(this.inflater, false);
+        else this.releaseDeflater(this.deflater, false);
+        done();
+        callback(new DeflateClosedError());
+      });
+    };
+    if (turn.busy) turn.queue.push(start);
+    else start();
   }
 
-  /** Free both zlib contexts (the connection is over). */
+  /** The connection is over: free idle contexts now, busy ones when their job ends. */
   close(): void {
-    this.dropInflater();
-    this.dropDeflater();
+    this.closed = true;
+    if (!this.inflateTurn?.busy) this.releaseInflater(this.inflater, false);
+    if (!this.deflateTurn?.busy) this.releaseDeflater(this.deflater, false);
   }
 
-  private dropInflater(): void {
-    this.inflater?.close();
+  private takeInflater(): zlib.InflateRaw {
+    return (this.inflater ??=
+      (this.resetInflate ? fromPool<zlib.InflateRaw>(this.inflateKey) : undefined) ??
+      quiet(zlib.createInflateRaw({ windowBits: this.inflateBits })));
+  }
+
+  private takeDeflater(): zlib.DeflateRaw {
+    return (this.deflater ??=
+      (this.resetDeflate ? fromPool<zlib.DeflateRaw>(this.deflateKey) : undefined) ??
+      quiet(
+        zlib.createDeflateRaw({
+          windowBits: this.deflateBits,
+          level: this.options.level ?? 1,
+          memLevel: this.options.memLevel ?? 8,
+        }),
+      ));
+  }
+
+  /**
+   * Keep, pool or close the inflater after a job. A stream that failed, ended
+   * (a BFINAL block: the next message starts a fresh context, as the sender's
+   * did) or belongs to a closed connection is closed.
+   */
+  private releaseInflater(stream: zlib.InflateRaw | null, ok: boolean): void {
+    if (!stream) return;
+    if (ok && !this.closed && usable(stream)) {
+      if (!this.resetInflate) return; // context takeover: keep it
+      toPool(this.inflateKey, stream);
+    } else {
+      stream.close();
+    }
     this.inflater = null;
   }
 
-  private dropDeflater(): void {
-    this.deflater?.close();
+  private releaseDeflater(stream: zlib.DeflateRaw | null, ok: boolean): void {
+    if (!stream) return;
+    if (ok && !this.closed && usable(stream)) {
+      if (!this.resetDeflate) return;
+      toPool(this.deflateKey, stream);
+    } else {
+      stream.close();
+    }
     this.deflater = null;
   }
 }

@@ -6,7 +6,7 @@ import { Connection, type ConnectionHandler, type Role } from '../protocol/conne
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
 import { type ClientOptions, startClientHandshake } from './client.js';
-import type { PerMessageDeflate } from './deflate.js';
+import { DeflateClosedError, type PerMessageDeflate } from './deflate.js';
 import {
   coarseClock,
   kHeartbeatPing,
@@ -360,7 +360,9 @@ export class WebSocket extends EventEmitter implements Monitored {
     this.sendQueue.push((next) => {
       deflate.deflate(input, (error, deflated) => {
         this.sendQueue.bytes -= input.length;
-        if (error) {
+        if (error instanceof DeflateClosedError || this.readyState === WebSocket.CLOSED) {
+          callback?.(new InvalidStateError('the connection closed before this message was sent'));
+        } else if (error) {
           callback?.(error);
           this.reportError(error);
           connection.fail(CloseCode.InternalError, 'compression failed');
@@ -703,6 +705,7 @@ export class WebSocket extends EventEmitter implements Monitored {
         const socket = ws.socket as Socket;
         socket.cork?.();
         try {
+          if (error instanceof DeflateClosedError) return;
           if (error) connection.fail(error.closeCode, error.message);
           else connection.deliverInflated(data!, isText);
         } finally {
