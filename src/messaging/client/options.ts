@@ -1,0 +1,60 @@
+import type { MessagingClientOptions, WebSocketConstructor } from './types.js';
+
+export interface ResolvedOptions {
+  WebSocket: WebSocketConstructor;
+  timeout: number;
+  connectTimeout: number;
+  minReconnectDelay: number;
+  maxReconnectDelay: number;
+  maxQueued: number;
+  random: () => number;
+}
+
+const MILLISECOND_OPTIONS = ['timeout', 'connectTimeout', 'minReconnectDelay', 'maxReconnectDelay'] as const;
+
+/** Checks the options a caller gave, with an error that says what is allowed. */
+export function resolveOptions(options: MessagingClientOptions): ResolvedOptions {
+  for (const name of MILLISECOND_OPTIONS) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new RangeError(`options.${name} must be a number of milliseconds >= 0; got ${String(value)}`);
+    }
+  }
+  const maxQueued = options.maxQueued ?? 1000;
+  if (!Number.isInteger(maxQueued) || maxQueued < 0) {
+    throw new RangeError(`options.maxQueued must be an integer >= 0; got ${String(options.maxQueued)}`);
+  }
+  const WebSocket =
+    options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? undefined;
+  if (typeof WebSocket !== 'function') {
+    throw new TypeError(
+      'no WebSocket class: pass options.WebSocket (in Node: WhatwgWebSocket from "socketeer", or use "socketeer/messaging/client")',
+    );
+  }
+  const minReconnectDelay = options.minReconnectDelay ?? 500;
+  return {
+    WebSocket,
+    timeout: options.timeout ?? 10_000,
+    connectTimeout: options.connectTimeout ?? 10_000,
+    minReconnectDelay,
+    maxReconnectDelay: options.maxReconnectDelay ?? Math.max(20_000, minReconnectDelay),
+    maxQueued,
+    random: options.random ?? Math.random,
+  };
+}
+
+/**
+ * A random prefix for this client's idempotency keys: keys must not collide
+ * with other clients' (the server remembers them for its dedup window), so the
+ * prefix comes from crypto.getRandomValues where the host has it (browsers,
+ * also on plain http pages; Node >= 20).
+ */
+export function randomKeyPrefix(random: () => number, injected: boolean): string {
+  const bytes = new Uint8Array(12);
+  const crypto = (globalThis as { crypto?: { getRandomValues?(array: Uint8Array): Uint8Array } }).crypto;
+  if (!injected && crypto?.getRandomValues) crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+  let prefix = '';
+  for (const byte of bytes) prefix += byte.toString(16).padStart(2, '0');
+  return prefix;
+}
