@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../node/server.js';
-import { kCloseUnchecked, type WebSocket } from '../node/websocket.js';
+import type { WebSocket } from '../node/websocket.js';
 import { CloseCode } from '../protocol/constants.js';
 import { type ChatMessage, type ErrorCode, MAX_CHAT_FRAME, parseClientMessage } from './protocol.js';
 import { type Room, Rooms } from './rooms.js';
@@ -133,10 +133,10 @@ export class ChatServer {
       session.count = 0;
     }
     if (++session.count > this.rateLimit) {
-      return ws[kCloseUnchecked](CloseCode.PolicyViolation, 'flooding: too many messages');
+      return ws.close(CloseCode.PolicyViolation, 'flooding: too many messages');
     }
     if (data.length > MAX_CHAT_FRAME) {
-      return ws[kCloseUnchecked](CloseCode.PolicyViolation, `message larger than ${MAX_CHAT_FRAME} bytes`);
+      return ws.close(CloseCode.PolicyViolation, `message larger than ${MAX_CHAT_FRAME} bytes`);
     }
     if (isBinary) return this.reject(ws, session, 'binary-not-supported', 'send JSON text messages');
     const parsed = parseClientMessage(data as string);
@@ -181,7 +181,7 @@ export class ChatServer {
 
   private reject(ws: WebSocket, session: Session, code: ErrorCode, message: string): void {
     if (++session.errors > MAX_ERRORS) {
-      return ws[kCloseUnchecked](CloseCode.PolicyViolation, 'too many invalid messages');
+      return ws.close(CloseCode.PolicyViolation, 'too many invalid messages');
     }
     send(ws, { type: 'error', code, message });
   }

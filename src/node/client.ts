@@ -4,13 +4,14 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import { buildRequestHeaders, generateKey, validateServerResponse } from '../protocol/handshake.js';
 import { isToken } from '../protocol/headers.js';
 import { acceptResponse, buildOffer, EXTENSION_NAME } from '../protocol/permessage-deflate.js';
+import { DEFAULTS, MAX_ERROR_BODY } from './defaults.js';
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
 import { HeartbeatMonitor } from './heartbeat.js';
+import { kAttach, kFailHandshake, kRestartHandshake } from './internal.js';
 import {
   checkBoolean,
   checkConnectionOptions,
@@ -22,7 +23,7 @@ import {
   FLOW_OPTIONS,
 } from './options.js';
 import { connectThroughProxy, proxyFor } from './proxy-connect.js';
-import { kAttach, kFailHandshake, kRestartHandshake, type WebSocket } from './websocket.js';
+import type { WebSocket } from './websocket.js';
 
 /** The client's opening handshake over node:http / node:https. */
 
@@ -93,8 +94,6 @@ const CLIENT_OPTIONS = [
 ] as const;
 
 const WHAT = 'WebSocket client';
-/** How much of a non-101 answer's body is kept for the error. */
-const MAX_ERROR_BODY = 4096;
 
 export function parseWebSocketUrl(address: string | URL): URL {
   let url: URL;
@@ -125,17 +124,25 @@ export function startClientHandshake(
   options: ClientOptions,
 ): (reason: string) => void {
   checkKnownKeys(WHAT, options, CLIENT_OPTIONS);
-  const handshakeTimeout = checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout);
+  const handshakeTimeout =
+    checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout) ?? DEFAULTS.handshakeTimeout;
   const settings = {
-    ...checkConnectionOptions(WHAT, options, DEFAULT_MAX_MESSAGE_SIZE),
-    flow: checkFlowOptions(WHAT, options, 0),
+    ...checkConnectionOptions(WHAT, options, DEFAULTS.maxMessageSize),
+    flow: checkFlowOptions(WHAT, options, DEFAULTS.clientMaxBufferedAmount),
   };
   checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
   checkString(WHAT, 'servername', options.servername);
-  const deflateOptions = checkDeflateOption(WHAT, options.perMessageDeflate ?? true);
-  const followRedirects = checkInteger(WHAT, 'followRedirects', options.followRedirects, 0, 20) ?? 0;
-  const heartbeatInterval = checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ?? 0;
-  const heartbeatTimeout = checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? 10_000;
+  const deflateOptions = checkDeflateOption(
+    WHAT,
+    options.perMessageDeflate ?? DEFAULTS.clientPerMessageDeflate,
+  );
+  const followRedirects =
+    checkInteger(WHAT, 'followRedirects', options.followRedirects, 0, 20) ?? DEFAULTS.followRedirects;
+  const heartbeatInterval =
+    checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ??
+    DEFAULTS.clientHeartbeatInterval;
+  const heartbeatTimeout =
+    checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? DEFAULTS.heartbeatTimeout;
 
   const url = parseWebSocketUrl(address);
   const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];
@@ -197,8 +204,8 @@ export function startClientHandshake(
     ws[kFailHandshake](error);
   };
   const timer = setTimeout(
-    () => fail(new HandshakeError(`opening handshake timed out after ${handshakeTimeout ?? 30_000} ms`)),
-    handshakeTimeout ?? 30_000,
+    () => fail(new HandshakeError(`opening handshake timed out after ${handshakeTimeout} ms`)),
+    handshakeTimeout,
   );
 
   request.on('error', (error) => fail(error));

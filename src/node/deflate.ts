@@ -3,6 +3,7 @@ import type { Role } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { DeflateConfig, DeflateParams } from '../protocol/permessage-deflate.js';
+import { DEFAULTS, MAX_BUFFER } from './defaults.js';
 import { checkBoolean, checkInteger, checkKnownKeys, describe } from './options.js';
 import { fromPool, schedule, toPool, usable } from './zlib-pool.js';
 
@@ -52,7 +53,7 @@ export function checkDeflateOption(what: string, value: unknown): DeflateOptions
   checkBoolean(name, 'clientNoContextTakeover', o.clientNoContextTakeover);
   checkInteger(name, 'serverMaxWindowBits', o.serverMaxWindowBits, 8, 15);
   checkInteger(name, 'clientMaxWindowBits', o.clientMaxWindowBits, 8, 15);
-  checkInteger(name, 'threshold', o.threshold, 0, 2 ** 32, 'bytes');
+  checkInteger(name, 'threshold', o.threshold, 0, MAX_BUFFER, 'bytes');
   checkInteger(name, 'level', o.level, 0, 9);
   checkInteger(name, 'memLevel', o.memLevel, 1, 9);
   return o;
@@ -114,9 +115,9 @@ export class PerMessageDeflate {
     this.canCompress = ownBits > 8;
     this.resetInflate = role === 'server' ? params.clientNoContextTakeover : params.serverNoContextTakeover;
     this.resetDeflate = role === 'server' ? params.serverNoContextTakeover : params.clientNoContextTakeover;
-    this.threshold = options.threshold ?? 1024;
+    this.threshold = options.threshold ?? DEFAULTS.deflateThreshold;
     this.inflateKey = `i${this.inflateBits}`;
-    this.deflateKey = `d${this.deflateBits}:${options.level ?? 1}:${options.memLevel ?? 8}`;
+    this.deflateKey = `d${this.deflateBits}:${options.level ?? DEFAULTS.deflateLevel}:${options.memLevel ?? DEFAULTS.deflateMemLevel}`;
   }
 
   /** Inflate one message; fails with 1009 past the size limit, 1007 on corrupt data. */
@@ -264,8 +265,8 @@ export class PerMessageDeflate {
       quiet(
         zlib.createDeflateRaw({
           windowBits: this.deflateBits,
-          level: this.options.level ?? 1,
-          memLevel: this.options.memLevel ?? 8,
+          level: this.options.level ?? DEFAULTS.deflateLevel,
+          memLevel: this.options.memLevel ?? DEFAULTS.deflateMemLevel,
         }),
       ));
   }

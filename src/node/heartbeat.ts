@@ -15,12 +15,14 @@ export interface HeartbeatOptions {
   idleTimeout: number;
 }
 
-export const kLastReceived = Symbol('lastReceived');
-export const kLastMessage = Symbol('lastMessage');
-export const kPingSentAt = Symbol('pingSentAt');
-export const kHeartbeatPing = Symbol('heartbeatPing');
-export const kHeartbeatTimeout = Symbol('heartbeatTimeout');
-export const kIdleTimeout = Symbol('idleTimeout');
+import {
+  kHeartbeatPing,
+  kHeartbeatTimeout,
+  kIdleTimeout,
+  kLastMessage,
+  kLastReceived,
+  kPingSentAt,
+} from './internal.js';
 
 /** What the monitor needs from a connection (symbol-keyed: not part of the public API). */
 export interface Monitored {

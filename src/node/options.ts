@@ -1,3 +1,5 @@
+import { DEFAULTS, MAX_BUFFER, MAX_INT32 } from './defaults.js';
+
 /**
  * Option checking shared by the server and the client. Every error names the
  * option, what was given and what is allowed, so a typo fails at construction
@@ -31,7 +33,7 @@ export function checkInteger(
 
 /** A duration option in ms (at most 2^31-1, what timers accept). */
 export function checkMilliseconds(what: string, name: string, value: unknown, min = 1): number | undefined {
-  return checkInteger(what, name, value, min, 2 ** 31 - 1, 'ms');
+  return checkInteger(what, name, value, min, MAX_INT32, 'ms');
 }
 
 export function checkBoolean(what: string, name: string, value: unknown): boolean | undefined {
@@ -66,8 +68,7 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
-/** Largest buffer Node can allocate; a message limit above it could never be honoured. */
-export const MAX_BUFFER = 2 ** 32;
+export { MAX_BUFFER } from './defaults.js';
 
 export interface FlowSettings {
   highWaterMark: number;
@@ -90,10 +91,11 @@ export function checkFlowOptions(
   defaultCap: number,
 ): FlowSettings {
   const highWaterMark =
-    checkInteger(what, 'highWaterMark', options.highWaterMark, 1, MAX_BUFFER, 'bytes') ?? 64 * 1024;
+    checkInteger(what, 'highWaterMark', options.highWaterMark, 1, MAX_BUFFER, 'bytes') ??
+    DEFAULTS.highWaterMark;
   const lowWaterMark =
     checkInteger(what, 'lowWaterMark', options.lowWaterMark, 0, MAX_BUFFER, 'bytes') ??
-    Math.min(16 * 1024, highWaterMark);
+    Math.min(DEFAULTS.lowWaterMark, highWaterMark);
   if (lowWaterMark > highWaterMark) {
     throw new RangeError(
       `${what}: "lowWaterMark" (${lowWaterMark}) must not exceed "highWaterMark" (${highWaterMark})`,
@@ -101,7 +103,7 @@ export function checkFlowOptions(
   }
   const maxBufferedAmount =
     checkInteger(what, 'maxBufferedAmount', options.maxBufferedAmount, 0, MAX_BUFFER, 'bytes') ?? defaultCap;
-  const slowConsumer = options.slowConsumer ?? 'close';
+  const slowConsumer = options.slowConsumer ?? DEFAULTS.slowConsumer;
   if (slowConsumer !== 'close' && slowConsumer !== 'drop') {
     throw new TypeError(
       `${what}: option "slowConsumer" must be "close" or "drop"; got ${describe(slowConsumer)}`,
@@ -128,7 +130,7 @@ export function checkConnectionOptions(
   return {
     maxMessageSize: maxMessageSize ?? defaultMaxMessageSize,
     maxFrameSize: maxFrameSize ?? maxMessageSize ?? defaultMaxMessageSize,
-    closeTimeout: checkMilliseconds(what, 'closeTimeout', options.closeTimeout) ?? 30_000,
-    autoPong: checkBoolean(what, 'autoPong', options.autoPong) ?? true,
+    closeTimeout: checkMilliseconds(what, 'closeTimeout', options.closeTimeout) ?? DEFAULTS.closeTimeout,
+    autoPong: checkBoolean(what, 'autoPong', options.autoPong) ?? DEFAULTS.autoPong,
   };
 }

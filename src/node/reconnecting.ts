@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError, InvalidStateError } from '../protocol/errors.js';
 import type { ClientOptions } from './client.js';
+import { DEFAULTS, MAX_INT32 } from './defaults.js';
 import { checkInteger, checkKnownKeys, checkMilliseconds } from './options.js';
 import type { SendData, SendOptions } from './websocket.js';
 import { WebSocket } from './websocket.js';
@@ -56,11 +57,14 @@ export class ReconnectingWebSocket extends EventEmitter {
     super();
     const r = options.reconnect ?? {};
     checkKnownKeys(`${WHAT} reconnect`, r, RECONNECT_OPTIONS);
-    this.initialDelay = checkMilliseconds(WHAT, 'initialDelay', r.initialDelay) ?? 500;
-    this.maxDelay = checkMilliseconds(WHAT, 'maxDelay', r.maxDelay) ?? 30_000;
-    this.maxAttempts = checkInteger(WHAT, 'maxAttempts', r.maxAttempts, 0, 2 ** 31 - 1) ?? 0;
-    this.maxQueued = checkInteger(WHAT, 'maxQueued', r.maxQueued, 0, 2 ** 31 - 1) ?? 1000;
-    this.stopCodes = new Set(r.stopCodes ?? [1000, 1002, 1003, 1007, 1008, 1009, 1010]);
+    this.initialDelay =
+      checkMilliseconds(WHAT, 'initialDelay', r.initialDelay) ?? DEFAULTS.reconnectInitialDelay;
+    this.maxDelay = checkMilliseconds(WHAT, 'maxDelay', r.maxDelay) ?? DEFAULTS.reconnectMaxDelay;
+    this.maxAttempts =
+      checkInteger(WHAT, 'maxAttempts', r.maxAttempts, 0, MAX_INT32) ?? DEFAULTS.reconnectMaxAttempts;
+    this.maxQueued =
+      checkInteger(WHAT, 'maxQueued', r.maxQueued, 0, MAX_INT32) ?? DEFAULTS.reconnectMaxQueued;
+    this.stopCodes = new Set(r.stopCodes ?? DEFAULTS.reconnectStopCodes);
     this.connect();
   }
 

@@ -5,12 +5,14 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { CloseCode, DEFAULT_MAX_MESSAGE_SIZE } from '../protocol/constants.js';
+import { CloseCode } from '../protocol/constants.js';
 import { encodeFrame, encodeTextFrame } from '../protocol/frame-encoder.js';
 import { buildAcceptResponse, validateClientRequest } from '../protocol/handshake.js';
 import { acceptOffer } from '../protocol/permessage-deflate.js';
+import { DEFAULTS, JOIN_BROADCAST_BELOW, MAX_INT32 } from './defaults.js';
 import { checkDeflateOption, type DeflateOptions, PerMessageDeflate } from './deflate.js';
 import { HeartbeatMonitor } from './heartbeat.js';
+import { kAttach, kCloseUnchecked, kServerClose, kTopics, kWriteFrame } from './internal.js';
 import {
   checkBoolean,
   checkConnectionOptions,
@@ -26,15 +28,7 @@ import { readRequestHead, wantsUpgrade } from './request-head.js';
 import { type SendData, toBuffer } from './send-queue.js';
 import { resolveClient, type TrustProxy } from './trust-proxy.js';
 import { addRoute, pathOf, rejectSocket, removeRoute, type UpgradeRoute } from './upgrade-router.js';
-import {
-  type ConnectionSettings,
-  kAttach,
-  kCloseUnchecked,
-  kServerClose,
-  kTopics,
-  kWriteFrame,
-  WebSocket,
-} from './websocket.js';
+import { type ConnectionSettings, WebSocket } from './websocket.js';
 
 /**
  * Accepts WebSocket connections: standalone on a port (ws:// or, with `tls`,
@@ -256,11 +250,12 @@ export class WebSocketServer extends EventEmitter {
       throw new TypeError(`${WHAT}: option "protocols" must be an array of strings`);
     }
     this.settings = {
-      ...checkConnectionOptions(WHAT, options, DEFAULT_MAX_MESSAGE_SIZE),
+      ...checkConnectionOptions(WHAT, options, DEFAULTS.maxMessageSize),
       stats: this.counters,
-      flow: checkFlowOptions(WHAT, options, 16 * 1024 * 1024),
+      flow: checkFlowOptions(WHAT, options, DEFAULTS.serverMaxBufferedAmount),
       maxMessageRate:
-        checkInteger(WHAT, 'maxMessageRate', options.maxMessageRate, 0, 2 ** 31 - 1, 'per second') ?? 0,
+        checkInteger(WHAT, 'maxMessageRate', options.maxMessageRate, 0, MAX_INT32, 'per second') ??
+        DEFAULTS.maxMessageRate,
     };
     const handshakeTimeout = checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout);
     const maxHeaderSize = checkInteger(
@@ -294,9 +289,11 @@ export class WebSocketServer extends EventEmitter {
       throw new TypeError(`${WHAT}: option "trustProxy" must be true, false or an array of proxy addresses`);
     }
     this.trustProxy = trust;
-    this.maxConnections = checkInteger(WHAT, 'maxConnections', options.maxConnections, 0, 2 ** 31 - 1) ?? 0;
+    this.maxConnections =
+      checkInteger(WHAT, 'maxConnections', options.maxConnections, 0, MAX_INT32) ?? DEFAULTS.maxConnections;
     this.maxConnectionsPerIp =
-      checkInteger(WHAT, 'maxConnectionsPerIp', options.maxConnectionsPerIp, 0, 2 ** 31 - 1) ?? 0;
+      checkInteger(WHAT, 'maxConnectionsPerIp', options.maxConnectionsPerIp, 0, MAX_INT32) ??
+      DEFAULTS.maxConnectionsPerIp;
     if (options.origins !== undefined) {
       if (!Array.isArray(options.origins) || !options.origins.every((o) => typeof o === 'string')) {
         throw new TypeError(
@@ -307,9 +304,12 @@ export class WebSocketServer extends EventEmitter {
     }
     this.heartbeat = new HeartbeatMonitor(
       {
-        interval: checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ?? 30_000,
-        timeout: checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? 10_000,
-        idleTimeout: checkMilliseconds(WHAT, 'idleTimeout', options.idleTimeout, 0) ?? 0,
+        interval:
+          checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ??
+          DEFAULTS.serverHeartbeatInterval,
+        timeout:
+          checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? DEFAULTS.heartbeatTimeout,
+        idleTimeout: checkMilliseconds(WHAT, 'idleTimeout', options.idleTimeout, 0) ?? DEFAULTS.idleTimeout,
       },
       () => this.clients,
     );
@@ -328,7 +328,10 @@ export class WebSocketServer extends EventEmitter {
     } else {
       // Standalone: a plain net/tls server reading request heads itself (request-head.ts):
       // no http.Server state stays with each upgraded socket.
-      const limits = { timeout: handshakeTimeout ?? 10_000, maxHeaderSize: maxHeaderSize ?? 16 * 1024 };
+      const limits = {
+        timeout: handshakeTimeout ?? DEFAULTS.requestHeadTimeout,
+        maxHeaderSize: maxHeaderSize ?? DEFAULTS.maxHeaderSize,
+      };
       const accept = (socket: net.Socket) => this.readHead(socket, limits);
       const server = options.tls
         ? tls.createServer({ handshakeTimeout: limits.timeout, ...options.tls }, accept)
@@ -653,15 +656,13 @@ function destroyOnError(socket: Duplex): () => void {
   return () => socket.destroy();
 }
 
-/** Below this size a broadcast frame is joined into one buffer: one write per socket, not two. */
-const JOIN_BELOW = 16 * 1024;
-
 function encodeOnce(data: SendData, binary?: boolean): Buffer[] {
   const options = { fin: true, rsv1: false, maskKeys: undefined };
   const frame =
     typeof data === 'string' && binary !== true
       ? encodeTextFrame(data, options)
       : encodeFrame(binary === false ? 0x1 : 0x2, toBuffer(data), options);
-  if (frame.length > 1 && frame[0]!.length + frame[1]!.length < JOIN_BELOW) return [Buffer.concat(frame)];
+  if (frame.length > 1 && frame[0]!.length + frame[1]!.length < JOIN_BROADCAST_BELOW)
+    return [Buffer.concat(frame)];
   return frame;
 }

@@ -1,22 +1,31 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { assertCloseReason, assertUserCloseCode } from '../protocol/close.js';
+import { assertCloseReason, isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, type ConnectionHandler, type Role } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
 import { type ClientOptions, startClientHandshake } from './client.js';
+import { DEFAULTS } from './defaults.js';
 import { DeflateClosedError, type PerMessageDeflate } from './deflate.js';
+import { coarseClock, type Monitored } from './heartbeat.js';
 import {
-  coarseClock,
+  kAttach,
+  kCloseUnchecked,
+  kCloseWithoutStatus,
+  kFailHandshake,
   kHeartbeatPing,
   kHeartbeatTimeout,
   kIdleTimeout,
   kLastMessage,
   kLastReceived,
+  kPeerClose,
   kPingSentAt,
-  type Monitored,
-} from './heartbeat.js';
+  kRestartHandshake,
+  kServerClose,
+  kTopics,
+  kWriteFrame,
+} from './internal.js';
 import type { FlowSettings } from './options.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBatch } from './write-batch.js';
@@ -63,17 +72,6 @@ export interface WebSocketMessage {
   data: string | Buffer;
   isBinary: boolean;
 }
-
-/** Internal hooks, kept off the public surface. */
-export const kAttach = Symbol('attach');
-export const kWriteFrame = Symbol('writeFrame');
-export const kTopics = Symbol('topics');
-export const kFailHandshake = Symbol('failHandshake');
-export const kRestartHandshake = Symbol('restartHandshake');
-export const kCloseUnchecked = Symbol('closeUnchecked');
-export const kPeerClose = Symbol('peerClose');
-/** Server side: called with the socket as it closes, before its 'close' event (one function per server). */
-export const kServerClose = Symbol('serverClose');
 
 const EMPTY = Buffer.alloc(0);
 
@@ -280,7 +278,7 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   /** Resolves when bufferedAmount is at or below the low-water mark (at once if it already is). */
   drained(): Promise<void> {
-    const low = this.settings?.flow?.lowWaterMark ?? 16 * 1024;
+    const low = this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark;
     if (this.bufferedAmount <= low) return Promise.resolve();
     this.needDrain = true;
     return new Promise((resolve, reject) => {
@@ -300,7 +298,7 @@ export class WebSocket extends EventEmitter implements Monitored {
   private needDrain = false;
 
   private belowHighWater(): boolean {
-    const high = this.settings?.flow?.highWaterMark ?? 64 * 1024;
+    const high = this.settings?.flow?.highWaterMark ?? DEFAULTS.highWaterMark;
     const ok = this.bufferedAmount < high;
     if (!ok) this.needDrain = true;
     return ok;
@@ -308,7 +306,7 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   private maybeDrain(): void {
     if (!this.needDrain) return;
-    if (this.bufferedAmount > (this.settings?.flow?.lowWaterMark ?? 16 * 1024)) return;
+    if (this.bufferedAmount > (this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark)) return;
     this.needDrain = false;
     this.emit('drain');
   }
@@ -384,8 +382,8 @@ export class WebSocket extends EventEmitter implements Monitored {
    * connection closes (see closeCode) or the loop breaks.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
-    const PAUSE_AT = 64;
-    const RESUME_AT = 16;
+    const PAUSE_AT = DEFAULTS.iteratorPauseAt;
+    const RESUME_AT = DEFAULTS.iteratorResumeAt;
     const queue: WebSocketMessage[] = [];
     let waiting: ((result: IteratorResult<WebSocketMessage>) => void) | null = null;
     let finished = this.readyState === WebSocket.CLOSED;
@@ -503,13 +501,25 @@ export class WebSocket extends EventEmitter implements Monitored {
   }
 
   /**
-   * Start the closing handshake. Applications may send 1000 or 3000-4999 and a
-   * reason of at most 123 UTF-8 bytes. Closing while connecting aborts the handshake.
+   * Start the closing handshake with any code an endpoint may send (RFC 6455
+   * section 7.4: 1000-1003, 1007-1011, the IANA-registered 1012-1014, and
+   * 3000-4999; 1004-1006 and 1015 are for reporting only) and a reason of at
+   * most 123 UTF-8 bytes. Closing while connecting aborts the handshake.
+   * (The WHATWG class keeps the browser's narrower rule: 1000 or 3000-4999.)
    */
   close(code?: number, reason?: string): void {
-    if (code !== undefined) assertUserCloseCode(code);
+    if (code !== undefined && !(Number.isInteger(code) && isValidWireCloseCode(code))) {
+      throw new RangeError(
+        `close code must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 section 7.4); got ${String(code)}`,
+      );
+    }
     if (reason !== undefined) assertCloseReason(reason);
     this[kCloseUnchecked](code ?? CloseCode.Normal, reason ?? '');
+  }
+
+  /** A Close frame without a status code, as the WHATWG close() sends when given no code (the peer sees 1005). */
+  [kCloseWithoutStatus](): void {
+    this[kCloseUnchecked](CloseCode.NoStatus, '');
   }
 
   /** Drop the connection at once, without a closing handshake (reported as 1006). */

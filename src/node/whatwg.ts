@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
 import { isToken } from '../protocol/headers.js';
 import type { ClientOptions } from './client.js';
-import { kCloseUnchecked, kPeerClose, WebSocket as NodeWebSocket } from './websocket.js';
+import { kCloseWithoutStatus, kPeerClose } from './internal.js';
+import { WebSocket as NodeWebSocket } from './websocket.js';
 
 /**
  * The browser's WebSocket API (WHATWG WebSockets Standard) for Node, on top of
@@ -254,7 +255,7 @@ export class WebSocket extends EventTarget {
       return;
     }
     // No code and no reason: a Close frame without a body (the peer sees 1005).
-    if (closeCode === undefined && closeReason === undefined) this.#inner[kCloseUnchecked](1005, '');
+    if (closeCode === undefined && closeReason === undefined) this.#inner[kCloseWithoutStatus]();
     else this.#inner.close(closeCode ?? 1000, closeReason ?? '');
   }
 

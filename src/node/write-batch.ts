@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InvalidStateError } from '../protocol/errors.js';
+import { JOIN_BATCH_BELOW } from './defaults.js';
 
 /**
  * Fewer, larger writes.
@@ -19,9 +20,6 @@ import { InvalidStateError } from '../protocol/errors.js';
  */
 
 export type WriteCallback = (error?: Error | null) => void;
-
-/** Frames smaller than this, written together, are joined into one buffer. */
-const JOIN_BELOW = 64 * 1024;
 
 let owner: object | null = null;
 let buffers: Buffer[] = [];
@@ -75,7 +73,7 @@ export function endBatch(who: object, socket: Duplex): void {
         }
       : undefined;
   if (list.length === 1) socket.write(list[0]!, done);
-  else if (total <= JOIN_BELOW) socket.write(Buffer.concat(list, total), done);
+  else if (total <= JOIN_BATCH_BELOW) socket.write(Buffer.concat(list, total), done);
   else {
     (socket as Socket).cork?.();
     for (let i = 0; i < list.length; i++) socket.write(list[i]!, i === list.length - 1 ? done : undefined);

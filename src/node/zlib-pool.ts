@@ -1,4 +1,5 @@
 import type * as zlib from 'node:zlib';
+import { DEFAULTS } from './defaults.js';
 
 /**
  * What zlib streams share across connections: a pool of reset contexts and a
@@ -45,7 +46,7 @@ export function usable(stream: zlib.DeflateRaw | zlib.InflateRaw): boolean {
   return !stream.destroyed && readable?.ended !== true;
 }
 
-const MAX_CONCURRENT = 10;
+const MAX_CONCURRENT = DEFAULTS.maxConcurrentZlib;
 let running = 0;
 const waiting: Array<() => void> = [];
 

@@ -53,6 +53,34 @@ describe('closing', () => {
     await server.close();
   });
 
+  test('a server-side socket may close with every code RFC 6455 lets an endpoint send', async () => {
+    const { server, url } = await startServer();
+    const sendable = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999];
+    const received: number[] = [];
+    const refused: number[] = [];
+    server.on('connection', (ws) => {
+      // Reporting-only and reserved codes are refused before anything is sent.
+      for (const code of [999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 1000.5]) {
+        try {
+          ws.close(code);
+        } catch (error) {
+          assert.ok(error instanceof RangeError);
+          refused.push(code);
+        }
+      }
+      ws.close(Number(ws.url.slice(1)), 'server says so');
+    });
+    for (const code of sendable) {
+      const ws = new WebSocket(`${url}/${code}`);
+      const [got, reason] = await once(ws, 'close');
+      assert.equal(reason, 'server says so');
+      received.push(got);
+    }
+    assert.deepEqual(received, sendable);
+    assert.equal(refused.length, 9 * sendable.length);
+    await server.close();
+  });
+
   test('server.close() sends 1001 to every client and resolves when they are gone', async () => {
     const { server, url } = await startEchoServer();
     const clients = await Promise.all([1, 2, 3].map(() => WebSocket.connect(url)));
@@ -205,8 +233,8 @@ describe('the WebSocket API', () => {
     const { server, url } = await startEchoServer();
     const ws = await WebSocket.connect(url);
     assert.equal(ws.remoteAddress, '127.0.0.1');
-    for (const code of [999, 1001, 1005, 1006, 1011, 2999, 5000, 1000.5]) {
-      assert.throws(() => ws.close(code), /close code must be 1000 or an integer in 3000-4999/);
+    for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000, 1000.5]) {
+      assert.throws(() => ws.close(code), /close code must be 1000-1003, 1007-1014 or 3000-4999/);
     }
     assert.throws(() => ws.close(1000, 'é'.repeat(62)), /at most 123 UTF-8 bytes; got 124/);
     ws.close(1000, 'é'.repeat(61));

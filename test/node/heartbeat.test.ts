@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { HeartbeatMonitor, type Monitored } from '../../src/node/heartbeat.js';
 import {
-  HeartbeatMonitor,
   kHeartbeatPing,
   kHeartbeatTimeout,
   kIdleTimeout,
   kLastMessage,
   kLastReceived,
   kPingSentAt,
-  type Monitored,
-} from '../../src/node/heartbeat.js';
+} from '../../src/node/internal.js';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { rawClient, startServer } from './net-helpers.js';
