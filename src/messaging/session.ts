@@ -1,0 +1,420 @@
+/**
+ * One client connection speaking socketeer.v1.json: framing, limits, the
+ * outbound queue bound, and dispatch of commands (docs/protocol.md). Every
+ * command gets exactly one reply unless the connection closes first; nothing
+ * a client sends can throw out of here.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from '../index.js';
+import * as channelCommands from './channel-commands.js';
+import { badRequest, parseCommand } from './commands.js';
+import { type HubContext, HubError, type Identity, type SessionLike, UNAVAILABLE } from './context.js';
+import { EngineUnavailableError } from './engine.js';
+import { MAX_TIMER_MS } from './options.js';
+import {
+  type ClientInfo,
+  CloseCodes,
+  type Command,
+  type ConnectParams,
+  type ConnectResult,
+  type ErrorBody,
+  ErrorCodes,
+  PROTOCOL_VERSION,
+  type Publication,
+  type Push,
+  type SubscribeResult,
+  shouldReconnect,
+  UnsubscribeCodes,
+} from './protocol.js';
+import { SessionChannels } from './session-channels.js';
+import type { Subscription, SubscriptionOwner } from './subscription.js';
+
+const encodedPubs = new WeakMap<Publication, Buffer>();
+
+/** A pub push is the same bytes for every subscriber of the channel: encode it once. */
+function encodePub(channel: string, pub: Publication): Buffer {
+  let frame = encodedPubs.get(pub);
+  if (!frame) {
+    frame = Buffer.from(JSON.stringify({ push: 'pub', channel, pub }));
+    encodedPubs.set(pub, frame);
+  }
+  return frame;
+}
+
+type Outcome = { result: unknown; after?: () => void };
+
+export class Session implements SubscriptionOwner, SessionLike {
+  /** This connection's unique id (the protocol's `client`). */
+  readonly client: string = randomUUID();
+  user = '';
+  info: unknown;
+  /** Who this connection is, as others see it in presence and publications (after connect). */
+  clientInfo: ClientInfo | undefined;
+  state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  readonly channels: SessionChannels;
+  private request: IncomingMessage | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiresAt: number | undefined;
+  private tokens: number;
+  private refilledAt = Date.now();
+  private inFlight = 0;
+  private badCommands = 0;
+
+  constructor(
+    private readonly ctx: HubContext,
+    readonly ws: WebSocket,
+    request: IncomingMessage,
+  ) {
+    this.request = request;
+    this.channels = new SessionChannels(ctx, this);
+    this.tokens = ctx.settings.commandBurst;
+    this.connectTimer = setTimeout(() => {
+      this.disconnect(
+        CloseCodes.connectTimeout,
+        `no connect command within ${ctx.settings.connectTimeout} ms`,
+      );
+    }, ctx.settings.connectTimeout);
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('close', (code, reason) => this.onClose(code, reason));
+    ws.on('error', () => {}); // the close that follows cleans up
+  }
+
+  /** Send a direct message (`message` push). */
+  send(data: unknown): boolean {
+    return this.write(JSON.stringify({ push: 'message', data } satisfies Push));
+  }
+
+  /** Subscribed channels. */
+  subscribedChannels(): string[] {
+    return this.channels.names();
+  }
+
+  /** End one subscription from the server side (`unsubscribed` push, code 2000 unless given). */
+  unsubscribe(
+    channel: string,
+    reason = 'unsubscribed by the server',
+    code: number = UnsubscribeCodes.server,
+  ) {
+    return this.channels.endByServer(channel, code, reason);
+  }
+
+  /** Tell the client to go (disconnect push with reconnect advice from the code), then close. */
+  disconnect(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    const text = reason.length > 100 ? `${reason.slice(0, 100)}...` : reason;
+    if (this.ws.readyState === this.ws.OPEN) {
+      const push: Push = { push: 'disconnect', code, reason: text, reconnect: shouldReconnect(code) };
+      this.ws.send(JSON.stringify(push));
+      this.ws.close(code, text);
+    }
+    this.release();
+  }
+
+  // ------------------------------------------------------------ SubscriptionOwner
+
+  get clientId(): string {
+    return this.client;
+  }
+
+  deliver(channel: string, pub: Publication): boolean {
+    return this.write(encodePub(channel, pub));
+  }
+
+  writable(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new Error('connection closed'));
+    return this.ws.drained();
+  }
+
+  lostSync(subscription: Subscription, reason: string): void {
+    this.channels.endByServer(subscription.channel, UnsubscribeCodes.insufficientState, reason);
+  }
+
+  joinLeave(kind: 'join' | 'leave', channel: string, info: ClientInfo): void {
+    if (info.client === this.client) return; // one's own join is in the subscribe reply
+    this.write(JSON.stringify({ push: kind, channel, info } satisfies Push));
+  }
+
+  refreshPresence(): void {
+    this.channels.refreshPresence();
+  }
+
+  pushJoinLeave(kind: 'join' | 'leave', channel: string, info: ClientInfo): void {
+    this.joinLeave(kind, channel, info);
+  }
+
+  // ------------------------------------------------------------ outbound
+
+  /**
+   * The outbound bound: once more than maxOutboundBytes wait for this client,
+   * it is a slow consumer. It is told to reconnect and recover (4001) instead
+   * of being allowed to hold memory or slow the publishers (the cap is on
+   * accumulation: one message may go on top of a buffer below it).
+   */
+  write(data: string | Buffer): boolean {
+    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered >= this.ctx.settings.maxOutboundBytes) {
+      this.disconnect(
+        CloseCodes.slowConsumer,
+        `slow consumer: more than ${this.ctx.settings.maxOutboundBytes} bytes queued`,
+      );
+      return false;
+    }
+    return this.ws.send(data, { binary: false });
+  }
+
+  private reply(id: number, result: unknown): void {
+    this.write(JSON.stringify({ id, result }));
+  }
+
+  private replyError(id: number, error: ErrorBody): void {
+    this.write(JSON.stringify({ id, error }));
+  }
+
+  // ------------------------------------------------------------ inbound
+
+  private onMessage(data: string | Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    if (isBinary) {
+      return this.badCommand(
+        0,
+        badRequest('binary messages are not part of socketeer.v1.json; send JSON text'),
+      );
+    }
+    const parsed = parseCommand(typeof data === 'string' ? data : data.toString('utf8'));
+    if (!parsed.ok) return this.badCommand(parsed.id, parsed.error);
+    const command = parsed.command;
+    if (!this.takeToken()) {
+      return this.replyError(command.id, {
+        code: ErrorCodes.tooManyRequests,
+        message: `more than ${this.ctx.settings.commandRate} commands per second`,
+        temporary: true,
+      });
+    }
+    if (this.inFlight >= this.ctx.settings.maxCommandsInFlight) {
+      return this.replyError(command.id, {
+        code: ErrorCodes.tooManyRequests,
+        message: `more than ${this.ctx.settings.maxCommandsInFlight} commands waiting for replies`,
+        temporary: true,
+      });
+    }
+    if (command.cmd === 'connect') return void this.connect(command.id, command.params ?? {});
+    if (this.state !== 'connected') {
+      return this.badCommand(command.id, {
+        code: ErrorCodes.notConnected,
+        message: 'send connect first (and wait for its reply)',
+        temporary: false,
+      });
+    }
+    this.inFlight++;
+    this.execute(command).then(
+      (outcome) => {
+        this.inFlight--;
+        this.reply(command.id, outcome.result);
+        outcome.after?.();
+      },
+      (error) => {
+        this.inFlight--;
+        this.replyError(command.id, this.toErrorBody(error));
+      },
+    );
+  }
+
+  private badCommand(id: number, error: ErrorBody): void {
+    this.replyError(id, error);
+    if (++this.badCommands >= this.ctx.settings.maxBadCommands) {
+      this.disconnect(CloseCodes.badRequest, `${this.badCommands} malformed or unknown commands`);
+    }
+  }
+
+  /** Token bucket: `commandRate` per second on average, `commandBurst` at once. */
+  private takeToken(): boolean {
+    const { commandRate, commandBurst } = this.ctx.settings;
+    if (commandRate === 0) return true;
+    const now = Date.now();
+    this.tokens = Math.min(commandBurst, this.tokens + ((now - this.refilledAt) * commandRate) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+
+  private toErrorBody(error: unknown): ErrorBody {
+    if (error instanceof HubError) return error.body;
+    if (error instanceof EngineUnavailableError) return UNAVAILABLE;
+    this.ctx.reportError(error);
+    return { code: ErrorCodes.internal, message: 'internal server error', temporary: true };
+  }
+
+  private async execute(command: Command): Promise<Outcome> {
+    const client = this.clientInfo!;
+    switch (command.cmd) {
+      case 'subscribe': {
+        const { result, subscription } = await this.channels.subscribe(
+          command.params.channel,
+          command.params.since,
+        );
+        return { result, after: () => subscription.activate() };
+      }
+      case 'unsubscribe':
+        this.channels.unsubscribe(command.params.channel);
+        return { result: {} };
+      case 'publish': {
+        const { channel, data, key } = command.params;
+        return { result: await channelCommands.publish(this.ctx, client, channel, data, key) };
+      }
+      case 'history':
+        return { result: await channelCommands.history(this.ctx, client, command.params) };
+      case 'presence':
+        return { result: await channelCommands.presence(this.ctx, client, command.params.channel) };
+      case 'presence_stats':
+        return { result: await channelCommands.presenceStats(this.ctx, client, command.params.channel) };
+      case 'rpc': {
+        const handler = this.ctx.hooks.rpc.get(command.params.method);
+        if (!handler) {
+          throw new HubError(
+            ErrorCodes.methodNotFound,
+            `no rpc method ${JSON.stringify(command.params.method)}`,
+          );
+        }
+        const data = await handler({ client, data: command.params.data });
+        return { result: data === undefined ? {} : { data } };
+      }
+      case 'refresh':
+        return { result: await this.refresh(command.params.token) };
+      default:
+        throw new HubError(ErrorCodes.alreadyConnected, 'this connection is already connected');
+    }
+  }
+
+  // ------------------------------------------------------------ connect, refresh
+
+  private async connect(id: number, params: ConnectParams): Promise<void> {
+    if (this.state !== 'new') {
+      return this.replyError(id, {
+        code: ErrorCodes.alreadyConnected,
+        message: 'connect was already sent on this connection',
+        temporary: false,
+      });
+    }
+    this.state = 'connecting';
+    this.inFlight++;
+    let identity: Identity;
+    try {
+      await this.ctx.started;
+      identity = await this.authenticate(params.token, params.data, params.name, false);
+    } catch (error) {
+      this.inFlight--;
+      const body = this.toErrorBody(error);
+      this.replyError(id, body);
+      const code =
+        body.code === ErrorCodes.unauthorized
+          ? CloseCodes.unauthorized
+          : body.code === ErrorCodes.tokenExpired
+            ? CloseCodes.tokenExpired
+            : CloseCodes.engineUnavailable;
+      return this.disconnect(code, body.message);
+    }
+    if (this.state !== 'connecting') return; // closed meanwhile
+    clearTimeout(this.connectTimer);
+    this.request = undefined; // not kept for the connection's lifetime
+    this.user = identity.user;
+    this.info = identity.info;
+    this.clientInfo =
+      identity.info === undefined
+        ? { user: identity.user, client: this.client }
+        : { user: identity.user, client: this.client, info: identity.info };
+    this.state = 'connected';
+    this.armExpiry(identity.expiresAt);
+    this.ctx.sessionConnected(this);
+    const subs: ConnectResult['subs'] = {};
+    const started: Subscription[] = [];
+    // Every channel recovers in parallel; their recovered publications all precede the reply.
+    await Promise.all(
+      Object.entries(params.subs ?? {}).map(async ([channel, { since }]) => {
+        try {
+          const { result, subscription } = await this.channels.subscribe(channel, since);
+          subs[channel] = result satisfies SubscribeResult;
+          started.push(subscription);
+        } catch (error) {
+          subs[channel] = { error: this.toErrorBody(error) };
+        }
+      }),
+    );
+    this.inFlight--;
+    const result: ConnectResult = { client: this.client, user: this.user, version: PROTOCOL_VERSION, subs };
+    if (this.expiresAt !== undefined) result.expiresIn = Math.max(0, this.expiresAt - Date.now());
+    if (identity.data !== undefined) result.data = identity.data;
+    this.reply(id, result);
+    for (const subscription of started) subscription.activate();
+  }
+
+  private async authenticate(
+    token: string | undefined,
+    data: unknown,
+    name: string | undefined,
+    refresh: boolean,
+  ): Promise<Identity> {
+    const hook = this.ctx.hooks.authenticate;
+    if (!hook) return { user: '' };
+    const identity = await hook({
+      token,
+      data,
+      name,
+      request: this.request,
+      clientAddress: this.ws.clientAddress,
+      refresh,
+    });
+    if (!identity) throw new HubError(ErrorCodes.unauthorized, 'authentication refused');
+    if (typeof identity !== 'object' || typeof identity.user !== 'string') {
+      throw new TypeError(
+        'authenticate must return {user: string, info?, expiresAt?, data?} or a falsy value',
+      );
+    }
+    if (identity.expiresAt !== undefined && identity.expiresAt <= Date.now()) {
+      throw new HubError(ErrorCodes.tokenExpired, 'the credential has expired');
+    }
+    return identity;
+  }
+
+  private async refresh(token: string): Promise<{ expiresIn?: number }> {
+    if (!this.ctx.hooks.authenticate) return {};
+    const identity = await this.authenticate(token, undefined, undefined, true);
+    if (identity.user !== this.user) {
+      throw new HubError(ErrorCodes.unauthorized, 'refresh must keep the same user');
+    }
+    this.armExpiry(identity.expiresAt);
+    return this.expiresAt === undefined ? {} : { expiresIn: Math.max(0, this.expiresAt - Date.now()) };
+  }
+
+  private armExpiry(expiresAt: number | undefined): void {
+    clearTimeout(this.expiryTimer);
+    this.expiresAt = expiresAt;
+    if (expiresAt === undefined) return;
+    const wait = Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS);
+    this.expiryTimer = setTimeout(() => {
+      if (this.expiresAt !== undefined && this.expiresAt > Date.now()) return this.armExpiry(this.expiresAt);
+      this.disconnect(CloseCodes.tokenExpired, 'the credential expired and was not refreshed');
+    }, wait);
+  }
+
+  // ------------------------------------------------------------ teardown
+
+  private onClose(code: number, reason: string): void {
+    this.release();
+    this.ctx.sessionClosed(this, code, reason);
+  }
+
+  /** Let go of everything this connection holds: subscriptions, presence, timers. */
+  private release(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.request = undefined;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.expiryTimer);
+    this.channels.releaseAll();
+  }
+}
