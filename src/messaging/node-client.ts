@@ -10,8 +10,7 @@
  *   client.connect();
  */
 
-import type { ClientOptions } from '../node/client.js';
-import { WebSocket as WhatwgWebSocket } from '../node/whatwg.js';
+import { type ClientOptions, WhatwgWebSocket } from '../index.js';
 import { MessagingClient as CoreClient } from './client/client.js';
 import type { MessagingClientOptions, WebSocketConstructor } from './client/types.js';
 
