@@ -299,10 +299,9 @@ export class Connection implements FrameSink {
     this.frame = header;
     this.messageLength += header.length;
     // A single-frame message that arrives whole is delivered as a view; otherwise
-    // payload bytes are copied into the reassembly buffer as they come.
-    if (!(header.fin && opcode !== Opcode.Continuation)) {
-      this.messageBuffer.reserve(header.length, this.maxMessageSize);
-    }
+    // payload bytes are copied into the reassembly buffer as they come. Nothing
+    // is reserved for the declared length: a header costs the peer 14 bytes, so
+    // memory follows the payload that actually arrives (issue 11, item 6).
   }
 
   onFrameData(data: Buffer, isWholePayload: boolean): void {
@@ -326,11 +325,7 @@ export class Connection implements FrameSink {
     if (this.messageKind === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
       return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
     }
-    if (frame.fin && frame.opcode !== Opcode.Continuation && (this.messageBufferStore?.length ?? 0) === 0) {
-      // A single frame split across reads: reserve() was skipped, do it now.
-      this.messageBuffer.reserve(frame.length, this.maxMessageSize);
-    }
-    this.messageBuffer.append(data);
+    this.messageBuffer.append(data, this.maxMessageSize);
   }
 
   onFrameEnd(): void {

@@ -23,8 +23,12 @@ export class MessageBuffer {
     this.buffer = next;
   }
 
-  /** Append bytes; reserve() must have made room for them. */
-  append(data: Uint8Array): void {
+  /**
+   * Append bytes, growing (doubling, up to `limit`) for the bytes that came,
+   * never for what a header announced.
+   */
+  append(data: Uint8Array, limit = Number.MAX_SAFE_INTEGER): void {
+    this.reserve(data.length, limit);
     this.buffer!.set(data, this.used);
     this.used += data.length;
   }
