@@ -27,6 +27,7 @@ import {
   kWriteFrame,
 } from './internal.js';
 import type { FlowSettings } from './options.js';
+import { PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBatch } from './write-batch.js';
 
@@ -387,9 +388,9 @@ export class WebSocket extends EventEmitter implements Monitored {
     const queue: WebSocketMessage[] = [];
     let waiting: ((result: IteratorResult<WebSocketMessage>) => void) | null = null;
     let finished = this.readyState === WebSocket.CLOSED;
-    let pausedSocket: Socket | null = null;
+    let pausedSocket: Duplex | null = null;
     const resume = () => {
-      pausedSocket?.resume();
+      if (pausedSocket) resumeReading(pausedSocket, PauseReason.Iterator);
       pausedSocket = null;
     };
     const onMessage = (data: string | Buffer, isBinary: boolean) => {
@@ -400,9 +401,9 @@ export class WebSocket extends EventEmitter implements Monitored {
         return;
       }
       queue.push({ data, isBinary });
-      const socket = this.socket as Socket | null;
+      const socket = this.socket;
       if (!pausedSocket && queue.length >= PAUSE_AT && socket) {
-        socket.pause();
+        pauseReading(socket, PauseReason.Iterator);
         pausedSocket = socket;
       }
     };
@@ -542,7 +543,8 @@ export class WebSocket extends EventEmitter implements Monitored {
     if (!connection || connection.closeSent || connection.state === 'closed') return;
     if (this.readyState === WebSocket.CLOSING && this.queueBusy) return; // a Close is already queued
     this.readyState = WebSocket.CLOSING;
-    (this.socket as Socket | null)?.resume?.(); // read the peer's Close even if iteration paused us
+    // Read the peer's Close even if iteration paused us.
+    if (this.socket) resumeReading(this.socket, PauseReason.Iterator);
     const close = () => {
       connection.close(code, reason);
       this.armCloseTimer();
@@ -616,11 +618,11 @@ export class WebSocket extends EventEmitter implements Monitored {
     // `await WebSocket.connect()`, whose continuation runs after nextTick
     // callbacks. So: hold the socket, and hand them over from setImmediate.
     if (head.length > 0) {
-      socket.pause();
+      pauseReading(socket, PauseReason.Head);
       setImmediate(() => {
         if (this.readyState === WebSocket.CLOSED) return;
         this.onData(head);
-        socket.resume();
+        resumeReading(socket, PauseReason.Head);
       });
     }
     (socket as OwnedSocket)[kOwner] = this;
@@ -706,9 +708,17 @@ export class WebSocket extends EventEmitter implements Monitored {
       this.ws.armCloseTimer();
     }
 
+    canPong(payload: Buffer): boolean {
+      return this.ws.admitPong(payload);
+    }
+
     onCompressedMessage(payload: Buffer, isText: boolean): void {
       const ws = this.ws;
       ws.inflating = true;
+      // The parser holds later frames until this message is delivered; the
+      // socket must stop too, or a flood of small messages that inflate to
+      // megabytes piles up in memory while zlib works.
+      pauseReading(ws.socket!, PauseReason.Inflate);
       ws.deflate!.inflate(payload, (error, data) => {
         ws.inflating = false;
         const connection = ws.connection!;
@@ -720,6 +730,8 @@ export class WebSocket extends EventEmitter implements Monitored {
           else connection.deliverInflated(data!, isText);
         } finally {
           socket.uncork?.();
+          // Delivering may have started the next compressed message: still paused then.
+          if (!ws.inflating) resumeReading(socket, PauseReason.Inflate);
           if (ws.closePending && !ws.inflating) ws.onSocketClose();
         }
       });
@@ -749,9 +761,41 @@ export class WebSocket extends EventEmitter implements Monitored {
   }
 
   private static onSocketDrain(this: Duplex): void {
-    (this as OwnedSocket)[kOwner].maybeDrain();
+    const ws = (this as OwnedSocket)[kOwner];
+    ws.sendHeldPong();
+    ws.maybeDrain();
   }
 
+  /**
+   * Automatic pongs obey the send buffer like data (issue 11, item 4): past
+   * maxBufferedAmount the slow-consumer policy 'close' applies (1013); while
+   * the socket is backed up, only the most recent ping gets its pong, on
+   * 'drain' (RFC 6455 section 5.5.3). A peer that floods pings and never
+   * reads costs one held payload of at most 125 bytes.
+   */
+  private admitPong(payload: Buffer): boolean {
+    const flow = this.settings?.flow;
+    const cap = flow?.maxBufferedAmount ?? 0;
+    if (cap > 0 && flow?.slowConsumer === 'close' && this.bufferedAmount >= cap) {
+      this.dropReason = `slow consumer: more than ${cap} bytes buffered`;
+      this[kCloseUnchecked](CloseCode.TryAgainLater, this.dropReason);
+      return false;
+    }
+    if (!this.socket?.writableNeedDrain) return true;
+    this.heldPong = Buffer.from(payload); // the payload is a view into a received chunk
+    return false;
+  }
+
+  private sendHeldPong(): void {
+    const payload = this.heldPong;
+    if (!payload) return;
+    this.heldPong = undefined;
+    const connection = this.connection;
+    if (connection?.state === 'open') this.writeFrames(undefined, () => connection.pong(payload));
+  }
+
+  /** The most recent ping left unanswered while the socket was backed up. */
+  private heldPong: Buffer | undefined;
   private rateWindow = 0;
   private rateCount = 0;
 

@@ -46,6 +46,13 @@ export interface ConnectionHandler {
    * nothing received later may overtake this message.
    */
   onCompressedMessage?(payload: Buffer, isText: boolean): void;
+  /**
+   * Optional, with autoPong: may the automatic pong to this ping be written
+   * now? A transport whose peer is not reading answers false and later sends
+   * one pong() for the most recent ping only, which RFC 6455 section 5.5.3
+   * allows; so pings from a peer that never reads cannot grow the send buffer.
+   */
+  canPong?(payload: Buffer): boolean;
 }
 
 export interface ConnectionOptions {
@@ -378,7 +385,7 @@ export class Connection implements FrameSink {
     this.control = null;
     if (opcode === Opcode.Ping) {
       // After our Close frame we send nothing more, pongs included.
-      if (this.autoPong && this.state === 'open') {
+      if (this.autoPong && this.state === 'open' && (this.handler.canPong?.(payload) ?? true)) {
         this.writeAll(encodeFrame(Opcode.Pong, payload, this.encodeOptions));
       }
       this.handler.onPing(payload);
