@@ -5,10 +5,13 @@
  *   { "type": "message", "text": "hello" }
  * Server -> client:
  *   { "type": "welcome", "room", "nick", "users": [...], "history": [ChatMessage] }
- *   { "type": "presence", "event": "join" | "leave", "nick", "users": [...] }
+ *   { "type": "presence", "event": "join" | "leave", "nick", "count" }   (a delta: the
+ *     full list goes only to the joiner, in welcome, so a join costs O(members), not O(members^2))
  *   { "type": "message", "id", "room", "nick", "text", "ts" }
  *   { "type": "error", "code", "message" }
  */
+
+import { isSingleScript, scriptsOf } from './nickname.js';
 
 export const MAX_TEXT_LENGTH = 1000;
 export const MAX_NICK_LENGTH = 24;
@@ -35,6 +38,7 @@ export type ErrorCode =
   | 'invalid-room'
   | 'invalid-text'
   | 'nick-taken'
+  | 'room-limit'
   | 'not-joined'
   | 'binary-not-supported';
 
@@ -59,11 +63,18 @@ export function parseClientMessage(raw: string): Parsed {
   }
   const m = value as Record<string, unknown>;
   if (m.type === 'join') {
-    const nick = typeof m.nick === 'string' ? m.nick.trim() : '';
+    // NFKC first (UAX #15): the rules below judge, and the room shows, one canonical spelling.
+    const nick = typeof m.nick === 'string' ? m.nick.normalize('NFKC').trim() : '';
     if (nick.length === 0 || [...nick].length > MAX_NICK_LENGTH || !NICK.test(nick)) {
       return error(
         'invalid-nick',
         `nicknames are 1-${MAX_NICK_LENGTH} letters, digits, spaces, "_", "-" or "."`,
+      );
+    }
+    if (!isSingleScript(nick)) {
+      return error(
+        'invalid-nick',
+        `nicknames use letters of one script (not e.g. Latin and Cyrillic mixed); "${nick}" mixes ${[...scriptsOf(nick)].join(' and ')}`,
       );
     }
     const room = m.room === undefined ? 'lobby' : m.room;
