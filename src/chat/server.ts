@@ -22,7 +22,27 @@ export interface ChatServerOptions {
   echo?: boolean;
   /** Messages allowed per connection per 10 s before it is closed with 1008. */
   rateLimit?: number;
+  /** Open chat connections at most (default 10000; 0: no limit); beyond it handshakes get 503. */
+  maxConnections?: number;
+  /** Open chat connections per client address (default 50; 0: no limit); beyond it 429. */
+  maxConnectionsPerIp?: number;
+  /** Rooms held in memory besides the lobby (default 1000). */
+  maxRooms?: number;
+  /** Different rooms the connections of one address may be in at once, the lobby not counted (default 20). */
+  maxRoomsPerIp?: number;
+  /** ms a client has to send its HTTP request head (default 10000, as standalone servers). */
+  headersTimeout?: number;
 }
+
+export const CHAT_DEFAULTS = {
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 50,
+  maxRooms: 1000,
+  maxRoomsPerIp: 20,
+  headersTimeout: 10_000,
+  /** A chat connection with this much unread output is not reading: it is closed (1013) rather than buffered for. */
+  maxBufferedAmount: 1024 * 1024,
+} as const;
 
 const PAGE_DIR = new URL('../../../src/chat/page/', import.meta.url);
 const ASSETS: Record<string, [file: string, type: string]> = {
@@ -30,11 +50,13 @@ const ASSETS: Record<string, [file: string, type: string]> = {
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };
 const RATE_WINDOW_MS = 10_000;
 const MAX_ERRORS = 20;
 
 interface Session {
+  ip: string;
   nick: string | undefined;
   room: Room<WebSocket> | undefined;
   windowStart: number;
@@ -46,16 +68,33 @@ export class ChatServer {
   readonly http: http.Server | https.Server;
   readonly chat: WebSocketServer;
   readonly echo: WebSocketServer | undefined;
-  private readonly rooms = new Rooms<WebSocket>();
+  private readonly rooms: Rooms<WebSocket>;
   private readonly sessions = new Map<WebSocket, Session>();
   private readonly rateLimit: number;
   private nextId = 1;
 
   constructor(private readonly options: ChatServerOptions = {}) {
     this.rateLimit = options.rateLimit ?? 30;
+    this.rooms = new Rooms({
+      maxRooms: options.maxRooms ?? CHAT_DEFAULTS.maxRooms,
+      maxRoomsPerIp: options.maxRoomsPerIp ?? CHAT_DEFAULTS.maxRoomsPerIp,
+    });
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.serveAsset(req, res);
-    this.http = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
-    this.chat = new WebSocketServer({ server: this.http, path: '/chat', maxMessageSize: 64 * 1024 });
+    // Slowloris: cut a request head that is not complete within the same deadline
+    // standalone servers use (Node's default is 60 s), checked every second (Node: 30 s).
+    const headersTimeout = options.headersTimeout ?? CHAT_DEFAULTS.headersTimeout;
+    const limits = { headersTimeout, requestTimeout: headersTimeout, connectionsCheckingInterval: 1000 };
+    this.http = options.tls
+      ? https.createServer({ ...limits, ...options.tls }, onRequest)
+      : http.createServer(limits, onRequest);
+    this.chat = new WebSocketServer({
+      server: this.http,
+      path: '/chat',
+      maxMessageSize: 64 * 1024,
+      maxConnections: options.maxConnections ?? CHAT_DEFAULTS.maxConnections,
+      maxConnectionsPerIp: options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
+      maxBufferedAmount: CHAT_DEFAULTS.maxBufferedAmount,
+    });
     this.chat.on('connection', (ws) => this.accept(ws));
     if (options.echo) {
       this.echo = new WebSocketServer({ server: this.http, path: '/echo' });
@@ -87,6 +126,11 @@ export class ChatServer {
   private async serveAsset(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const asset = ASSETS[path];
+    if (path === '/favicon.ico' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Browsers ask for it whatever the page says; the page links /favicon.svg. No 404 in the console.
+      res.writeHead(204, { 'Cache-Control': 'max-age=86400' }).end();
+      return;
+    }
     if (!asset) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`nothing at ${path}\n`);
       return;
@@ -112,6 +156,7 @@ export class ChatServer {
 
   private accept(ws: WebSocket): void {
     const session: Session = {
+      ip: ws.clientAddress ?? ws.remoteAddress ?? '',
       nick: undefined,
       room: undefined,
       windowStart: Date.now(),
@@ -158,23 +203,30 @@ export class ChatServer {
 
   private join(ws: WebSocket, session: Session, roomName: string, nick: string): void {
     if (session.room?.name === roomName && session.nick === nick) return;
-    const room = this.rooms.open(roomName);
-    if (!room) return this.reject(ws, session, 'invalid-room', 'too many rooms; join an existing one');
     this.leave(ws, session);
-    if (room.hasNick(nick))
-      return this.reject(ws, session, 'nick-taken', `"${nick}" is already in ${roomName}`);
-    room.members.set(ws, nick);
+    const opened = this.rooms.open(roomName, session.ip);
+    if ('refused' in opened) return this.reject(ws, session, 'room-limit', opened.refused);
+    const room = opened.room;
+    const lookalike = room.lookalike(nick);
+    if (lookalike !== undefined) {
+      const why = lookalike === nick ? '' : ` (too like "${lookalike}")`;
+      return this.reject(ws, session, 'nick-taken', `"${nick}" is already in ${roomName}${why}`);
+    }
+    room.add(ws, nick);
+    this.rooms.enter(room, session.ip);
     session.room = room;
     session.nick = nick;
     send(ws, { type: 'welcome', room: room.name, nick, users: room.users(), history: room.recent() });
-    this.broadcast(room, { type: 'presence', event: 'join', nick, users: room.users() }, ws);
+    // A delta, not the member list: with N members a list per join costs O(N^2) in total.
+    this.broadcast(room, { type: 'presence', event: 'join', nick, count: room.members.size }, ws);
   }
 
   private leave(ws: WebSocket, session: Session): void {
     const room = session.room;
     if (!room || !session.nick) return;
     room.members.delete(ws);
-    this.broadcast(room, { type: 'presence', event: 'leave', nick: session.nick, users: room.users() });
+    this.rooms.exit(room, session.ip);
+    this.broadcast(room, { type: 'presence', event: 'leave', nick: session.nick, count: room.members.size });
     session.room = undefined;
     session.nick = undefined;
   }

@@ -1,7 +1,7 @@
-import { ChatServer } from '../chat/server.js';
-import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags } from './args.js';
+import { CHAT_DEFAULTS, ChatServer } from '../chat/server.js';
+import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags, UsageError } from './args.js';
 
-export const serveHelp = `Usage: socketeer serve [--port N] [--host H] [--tls-cert FILE --tls-key FILE] [--echo]
+export const serveHelp = `Usage: socketeer serve [--port N] [--host H] [--tls-cert FILE --tls-key FILE] [--echo] [limits]
 
 The chat demo: a web page at / and its WebSocket endpoint at /chat, on one
 port. Open the page in two browser tabs, pick nicknames, and chat. Rooms,
@@ -13,6 +13,15 @@ Options:
   --tls-cert FILE   serve https:// and wss:// with this PEM certificate
   --tls-key FILE    PEM private key for --tls-cert
   --echo            also serve an echo endpoint at /echo
+
+Limits (0 turns one off):
+  --max-connections N         open chat connections (default ${CHAT_DEFAULTS.maxConnections}; then 503)
+  --max-connections-per-ip N  open chat connections per client address (default ${CHAT_DEFAULTS.maxConnectionsPerIp}; then 429)
+  --max-rooms N               rooms held in memory besides "lobby" (default ${CHAT_DEFAULTS.maxRooms})
+  --max-rooms-per-ip N        rooms one address's connections may be in at once,
+                              "lobby" not counted (default ${CHAT_DEFAULTS.maxRoomsPerIp})
+A request head must arrive within ${CHAT_DEFAULTS.headersTimeout / 1000} s (slowloris guard); a page that leaves
+${CHAT_DEFAULTS.maxBufferedAmount / 1024} KiB unread is closed with 1013 and reconnects.
   -h, --help        show this help
 
 SIGINT/SIGTERM close every connection with 1001 (Going Away); the pages
@@ -26,6 +35,10 @@ export async function runServe(args: string[]): Promise<void> {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     echo: { type: 'boolean' },
+    'max-connections': { type: 'string' },
+    'max-connections-per-ip': { type: 'string' },
+    'max-rooms': { type: 'string' },
+    'max-rooms-per-ip': { type: 'string' },
   });
   const port = parsePort(values.port as string | undefined, 8000);
   const tls = readTlsFlags(values);
@@ -34,6 +47,10 @@ export async function runServe(args: string[]): Promise<void> {
     host: values.host as string | undefined,
     tls,
     echo: values.echo === true,
+    maxConnections: count(values, 'max-connections'),
+    maxConnectionsPerIp: count(values, 'max-connections-per-ip'),
+    maxRooms: count(values, 'max-rooms'),
+    maxRoomsPerIp: count(values, 'max-rooms-per-ip'),
   });
   const address = await chat.listen().catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, port);
@@ -52,4 +69,13 @@ export async function runServe(args: string[]): Promise<void> {
     `socketeer chat: open ${web}/ (WebSocket endpoint ${ws}/chat${values.echo ? `, echo at ${ws}/echo` : ''})\n`,
   );
   onShutdownSignal(() => chat.close());
+}
+
+function count(values: Record<string, unknown>, flag: string): number | undefined {
+  const value = values[flag] as string | undefined;
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 2 ** 31 - 1) {
+    throw new UsageError(`--${flag} must be a whole number from 0 to ${2 ** 31 - 1}; got "${value}"`);
+  }
+  return Number(value);
 }

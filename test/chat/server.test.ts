@@ -50,11 +50,13 @@ describe('chat server', () => {
     for (const [path, type] of [
       ['/app.js', /javascript/],
       ['/style.css', /text\/css/],
+      ['/favicon.svg', /image\/svg\+xml/],
     ] as const) {
       const res = await fetch(`${web}${path}`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type')!, type);
     }
+    assert.equal((await fetch(`${web}/favicon.ico`)).status, 204, 'no 404 in every browser console');
     assert.equal((await fetch(`${web}/secret`)).status, 404);
     assert.equal((await fetch(`${web}/`, { method: 'POST' })).status, 405);
   });
@@ -66,7 +68,7 @@ describe('chat server', () => {
     const welcome = await bob.next('welcome');
     assert.deepEqual(welcome.users, ['alice', 'bob']);
     const presence = await alice.next('presence');
-    assert.deepEqual([presence.event, presence.nick, presence.users], ['join', 'bob', ['alice', 'bob']]);
+    assert.deepEqual([presence.event, presence.nick, presence.count], ['join', 'bob', 2]);
     const other = await member(base, 'carol', 'r2');
     alice.send({ type: 'message', text: 'hello r1' });
     for (const m of [alice, bob]) {
@@ -79,7 +81,7 @@ describe('chat server', () => {
     assert.equal(other.inbox.length, 0, 'other rooms hear nothing');
     bob.ws.close();
     const left = await alice.next('presence');
-    assert.deepEqual([left.event, left.nick, left.users], ['leave', 'bob', ['alice']]);
+    assert.deepEqual([left.event, left.nick, left.count], ['leave', 'bob', 1]);
     alice.ws.close();
     other.ws.close();
   });
@@ -112,6 +114,17 @@ describe('chat server', () => {
     const taken = await member(base, 'dup', 'dups');
     m.send({ type: 'join', room: 'dups', nick: 'DUP' });
     assert.equal((await m.next('error')).code, 'nick-taken');
+    // Homoglyphs: all-Cyrillic "ДUP" cannot be built, but fullwidth and confusables can.
+    m.send({ type: 'join', room: 'dups', nick: 'ＤＵＰ' });
+    assert.equal((await m.next('error')).code, 'nick-taken', 'fullwidth folds to DUP');
+    const alice = await member(base, 'Alice', 'dups');
+    m.send({ type: 'join', room: 'dups', nick: '\u0410lice' });
+    assert.equal((await m.next('error')).code, 'invalid-nick', 'Cyrillic А next to Latin');
+    m.send({ type: 'join', room: 'dups', nick: 'AIice' });
+    const lookalike = await m.next('error');
+    assert.equal(lookalike.code, 'nick-taken');
+    assert.match(String(lookalike.message), /too like "Alice"/);
+    alice.ws.close();
     assert.equal(m.ws.readyState, WebSocket.OPEN);
     m.ws.close();
     taken.ws.close();
