@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { inCI } from '../helpers.js';
@@ -105,11 +104,6 @@ describe('chat end to end in Chromium', { skip: missing }, () => {
     await seesMessage(bob, 'Hi Bob! Welcome to socketeer chat.');
     await say(bob, 'Hey Alice, real-time over /chat works.');
     await seesMessage(alice, 'Hey Alice, real-time over /chat works.');
-    if (process.env.UPDATE_SCREENSHOT) {
-      mkdirSync(`${ROOT}docs`, { recursive: true });
-      await alice.screenshot({ path: `${ROOT}docs/chat.png` });
-      await bob.screenshot({ path: `${ROOT}docs/chat-mobile.png` });
-    }
 
     await stop(server);
     await alice.waitForSelector('#status.reconnecting, #status.offline', { timeout: 10_000 });

@@ -1,6 +1,10 @@
 // socketeer chat page: plain browser JavaScript, no build step.
 const $ = (selector) => document.querySelector(selector);
-const state = { ws: null, nick: '', room: 'lobby', attempts: 0, timer: null, wanted: false };
+const state = { ws: null, nick: '', room: 'lobby', attempts: 0, timer: null, wanted: false, users: [] };
+// Close codes that mean "stop": rejoining at once would only be refused again (RFC 6455 section 7.4.1).
+const POLICY_CLOSES = new Set([1003, 1007, 1008, 1009]);
+const ROOM_RULE =
+  'Room names are 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit.';
 
 function chatUrl() {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/chat`;
@@ -30,10 +34,15 @@ function connect() {
       console.error('bad message from server', error);
     }
   };
-  ws.onclose = () => {
+  ws.onclose = (event) => {
     if (state.ws !== ws) return;
     state.ws = null;
-    if (state.wanted) scheduleReconnect();
+    if (POLICY_CLOSES.has(event.code)) {
+      // Told, not silently rejoined: the user decides when to come back.
+      leave(
+        `The server closed the connection: ${event.reason || 'policy violation'} (${event.code}). Join again when ready.`,
+      );
+    } else if (state.wanted) scheduleReconnect();
     else setStatus('offline');
   };
 }
@@ -61,14 +70,17 @@ function handle(msg) {
       $('#chat-error').textContent = '';
       break;
     case 'presence':
-      showUsers(msg.users);
+      // A delta: the full list came with welcome.
+      if (msg.event === 'join') showUsers([...state.users.filter((u) => u !== msg.nick), msg.nick]);
+      else showUsers(state.users.filter((u) => u !== msg.nick));
       addSystem(`${msg.nick} ${msg.event === 'join' ? 'joined' : 'left'}`);
       break;
     case 'message':
       addMessage(msg);
+      if (msg.nick === state.nick) $('#chat-error').textContent = '';
       break;
     case 'error':
-      if (msg.code === 'nick-taken' || msg.code === 'invalid-nick' || msg.code === 'invalid-room') {
+      if (['nick-taken', 'invalid-nick', 'invalid-room', 'room-limit'].includes(msg.code)) {
         leave(msg.message);
       } else {
         $('#chat-error').textContent = msg.message;
@@ -78,6 +90,7 @@ function handle(msg) {
 }
 
 function showUsers(users) {
+  state.users = users.sort((a, b) => a.localeCompare(b));
   $('#users').replaceChildren(
     ...users.map((nick) => {
       const li = document.createElement('li');
@@ -150,6 +163,23 @@ $('#composer').addEventListener('submit', (event) => {
 });
 
 $('#leave').addEventListener('click', () => leave());
+// Errors answer the last attempt: once the user changes what they typed, they are stale.
+for (const field of ['#nick', '#room']) {
+  $(field).addEventListener('input', () => {
+    $('#login-error').textContent = '';
+  });
+}
+$('#text').addEventListener('input', () => {
+  $('#chat-error').textContent = '';
+});
+// Say the rule, not the browser's generic "match the requested format".
+function checkRoom() {
+  const room = $('#room');
+  room.setCustomValidity('');
+  if (room.validity.patternMismatch) room.setCustomValidity(ROOM_RULE);
+}
+$('#room').addEventListener('input', checkRoom);
+checkRoom();
 $('#nick').value = localStorage.getItem('socketeer-nick') ?? '';
 setStatus('offline');
 $('#nick').focus();
