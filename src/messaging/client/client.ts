@@ -7,9 +7,11 @@ import {
   type PresenceResult,
   type PresenceStatsResult,
   type PublishResult,
+  type RpcResult,
   type StreamPosition,
   SUBPROTOCOL,
   shouldReconnect,
+  shouldResubscribe,
 } from '../protocol.js';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
@@ -149,8 +151,9 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
   }
 
   /** Calls a server RPC handler. Not repeated after a reconnect: it may not be safe to run twice. */
-  rpc<R = unknown>(method: string, data?: unknown, timeout?: number): Promise<R> {
-    return this.#request('rpc', { method, data }, timeout, false, `rpc "${method}"`);
+  async rpc<R = unknown>(method: string, data?: unknown, timeout?: number): Promise<R> {
+    const result = await this.#request<RpcResult>('rpc', { method, data }, timeout, false, `rpc "${method}"`);
+    return result?.data as R;
   }
 
   /** Sends a fresh token (from `token` or options.getToken); the next connects use it too. */
@@ -356,7 +359,10 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     if (frame.kind === 'invalid') return this.emit('error', { error: new Error(frame.problem) });
     if (frame.kind === 'unknown') return;
     if (frame.kind === 'reply') {
-      this.#outbox.reply(frame.id, frame.result, frame.error);
+      if (frame.id === 0 && frame.error) {
+        // The server could not read one of our frames (docs/protocol.md: id 0): a client bug worth reporting.
+        this.emit('error', { error: new ReplyError(frame.error, 'a command the server could not read') });
+      } else this.#outbox.reply(frame.id, frame.result, frame.error);
       return;
     }
     const push = frame.push;
@@ -368,12 +374,21 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
       const sub = this.#subs.get(push.channel);
       if (!sub) return;
       if (push.push === 'pub') sub._publication(push.pub);
-      else if (push.push === 'unsubscribed') {
-        this.#subs.delete(push.channel);
-        this.#pendingSubscribe.delete(sub);
-        sub._end(push.code, push.reason);
-      } else sub._presence(push.push, push.info);
+      else if (push.push === 'unsubscribed') this.#serverUnsubscribed(sub, push.code, push.reason);
+      else sub._presence(push.push, push.info);
     }
+  }
+
+  #serverUnsubscribed(sub: Subscription, code: number, reason: string): void {
+    this.#pendingSubscribe.delete(sub);
+    if (shouldResubscribe(code)) {
+      // 2500-2999: the server could not keep the stream in order; subscribe again from our position.
+      sub._interrupted(`${reason || 'unsubscribed by the server'} (${code})`);
+      if (this.#send) this.#sendSubscribe(sub, 'recovering');
+      return;
+    }
+    this.#subs.delete(sub.channel);
+    sub._end(code, reason);
   }
 
   /** We give up on this socket ourselves (timeout, bad subprotocol): close it and reconnect. */

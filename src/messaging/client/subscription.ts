@@ -180,16 +180,20 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
 
+  /** @internal The server ended the subscription asking for a resubscribe (codes 2500-2999). */
+  _interrupted(reason: string): void {
+    if (this.#state === 'unsubscribed') return;
+    this.#state = 'subscribing';
+    this.emit('subscribing', { channel: this.channel, reason });
+  }
+
   #recover(why: 'gap' | 'epoch' | 'short'): void {
     const at = this.#tracker.position?.offset ?? 0;
-    this.#state = 'subscribing';
-    this.emit('subscribing', {
-      channel: this.channel,
-      reason:
-        why === 'epoch'
-          ? `epoch changed after offset ${at}`
-          : `gap after offset ${at}${why === 'short' ? ' in recovery' : ''}`,
-    });
+    this._interrupted(
+      why === 'epoch'
+        ? `epoch changed after offset ${at}`
+        : `gap after offset ${at}${why === 'short' ? ' in recovery' : ''}`,
+    );
     this.#host.requestResubscribe(this);
   }
 }
