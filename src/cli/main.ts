@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { connectHelp, runConnect } from './connect.js';
 import { echoHelp, runEcho } from './echo.js';
+import { messagingCommands } from './messaging.js';
 import { proxyHelp, runProxy } from './proxy.js';
 import { runServe, serveHelp } from './serve.js';
 
@@ -12,6 +13,9 @@ Commands:
   echo      run an echo server (every message sent back unchanged)
   connect   connect to a WebSocket server (stdin/stdout, or --echo)
   proxy     a WebSocket-aware reverse proxy and load balancer
+  sub       print a messaging channel's publications (with offsets; recovers on reconnect)
+  pub       publish to a messaging channel (arguments or stdin lines); prints each ack
+  presence  who is in a messaging channel
 
 Options:
   -h, --help      show help (also: socketeer <command> --help)
@@ -23,6 +27,7 @@ const helps: Record<string, string> = {
   echo: echoHelp,
   connect: connectHelp,
   proxy: proxyHelp,
+  ...Object.fromEntries(Object.entries(messagingCommands).map(([name, command]) => [name, command.help])),
 };
 
 function version(): string {
@@ -51,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     await (command === 'serve' ? runServe(rest) : command === 'echo' ? runEcho(rest) : runProxy(rest));
     return -1; // keeps running until a signal
   }
-  return runConnect(rest);
+  const messaging = messagingCommands[command];
+  return messaging ? messaging.run(rest) : runConnect(rest);
 }
 
 main(process.argv.slice(2)).then(
