@@ -55,7 +55,7 @@ describe('socketeer CLI', () => {
   const bad: Array<[string[], RegExp]> = [
     [
       ['frobnicate'],
-      /^socketeer: unknown command "frobnicate"; commands are: serve, echo, connect, proxy\n$/,
+      /^socketeer: unknown command "frobnicate"; commands are: serve, echo, connect, proxy, sub, pub, presence\n$/,
     ],
     [['proxy'], /give at least one --backend URL \(or --config FILE\)/],
     [

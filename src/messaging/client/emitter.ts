@@ -7,7 +7,7 @@
 
 type Listener<T> = (event: T) => void;
 
-export class Emitter<Events extends Record<string, unknown>> {
+export class Emitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
 
   /** Adds a listener; returns a function that removes it. */

@@ -84,7 +84,7 @@ export interface ChannelErrorEvent {
   error: Error;
 }
 
-export interface SubscriptionEvents extends Record<string, unknown> {
+export interface SubscriptionEvents {
   publication: PublicationEvent;
   join: PresenceEvent;
   leave: PresenceEvent;
@@ -94,7 +94,7 @@ export interface SubscriptionEvents extends Record<string, unknown> {
   error: ChannelErrorEvent;
 }
 
-export interface ClientEvents extends Record<string, unknown> {
+export interface ClientEvents {
   state: { state: ClientState; previous: ClientState };
   connecting: { code: number; reason: string };
   connected: { client: string; user: string; data?: unknown };
