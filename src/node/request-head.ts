@@ -20,7 +20,12 @@ export type HeadOutcome =
   | { ok: false; status: number; reason: string; why: string };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\s]+) HTTP\/(\d)\.(\d)$/;
+/**
+ * RFC 9112 section 3: method SP request-target SP HTTP-version. The target is
+ * visible ASCII (RFC 3986); bytes 0x80-0xFF pass (clients that send raw UTF-8
+ * paths), control characters, spaces and DEL do not.
+ */
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/(\d)\.(\d)$/;
 /** Field values: visible characters, spaces and tabs, obs-text; no CR, LF or NUL. */
 const BAD_VALUE = /[\0\r\n]/;
 /** Headers Node keeps once (later copies are dropped) rather than joining. */
@@ -76,7 +81,14 @@ export function readRequestHead(
   const onError = () => socket.destroy();
   // The client left before its head was complete (status 0: nothing to answer).
   const onClose = () => finish({ ok: false, status: 0, reason: 'connection closed', why: 'closed' });
+  const firstLine = new RequestLineScanner();
   const onData = (chunk: Buffer) => {
+    // Bytes that cannot begin an HTTP request (a TLS ClientHello on a ws://
+    // port, a stray protocol) are answered at once, not after the timeout.
+    if (!firstLine.accepts(chunk)) {
+      finish({ ok: false, status: 400, reason: 'malformed HTTP request', why: 'malformed-http' });
+      return;
+    }
     const searchFrom = Math.max(0, length - 3);
     chunks.push(chunk);
     length += chunk.length;
@@ -95,19 +107,31 @@ export function readRequestHead(
     const request = parseHead(socket, buffer.subarray(0, end).toString('latin1'));
     if (!request) {
       finish({ ok: false, status: 400, reason: 'malformed HTTP request', why: 'malformed-http' });
-      return;
+    } else if ('status' in request) {
+      finish({ ok: false, ...request });
+    } else {
+      finish({ ok: true, request, rest: buffer.subarray(end + 4) });
     }
-    finish({ ok: true, request, rest: buffer.subarray(end + 4) });
   };
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('close', onClose);
 }
 
-function parseHead(socket: Socket, head: string): http.IncomingMessage | null {
+type Refusal = { status: number; reason: string; why: string };
+
+function parseHead(socket: Socket, head: string): http.IncomingMessage | Refusal | null {
   const lines = head.split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]!);
   if (!requestLine) return null;
+  if (requestLine[3] !== '1') {
+    // RFC 9110 section 15.6.6: 505 refuses the major version; WebSocket needs HTTP/1.1 (RFC 6455 section 4.1).
+    return {
+      status: 505,
+      reason: `HTTP/${requestLine[3]}.${requestLine[4]} is not supported: WebSocket needs HTTP/1.1`,
+      why: 'http-version',
+    };
+  }
   const headers: http.IncomingHttpHeaders = {};
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
@@ -121,6 +145,10 @@ function parseHead(socket: Socket, head: string): http.IncomingMessage | null {
     rawHeaders.push(name, value);
     const key = name.toLowerCase();
     const prior = headers[key];
+    // RFC 9112 section 3.2: more than one Host field line is a 400.
+    if (key === 'host' && prior !== undefined) {
+      return { status: 400, reason: 'more than one Host header', why: 'malformed-http' };
+    }
     if (prior === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
     else if (key === 'set-cookie') (prior as string[]).push(value);
     else if (!SINGLE.has(key)) headers[key] = `${prior}${key === 'cookie' ? '; ' : ', '}${value}`;
@@ -143,4 +171,52 @@ export function wantsUpgrade(request: http.IncomingMessage): boolean {
   if (request.headers.upgrade === undefined || request.method === 'CONNECT') return false;
   const tokens = request.headers.connection?.split(',') ?? [];
   return tokens.some((token) => token.trim().toLowerCase() === 'upgrade');
+}
+
+/**
+ * Checks, as bytes arrive, that the first line can still become a request
+ * line (method SP target SP "HTTP/"); it looks at each byte once, so a client
+ * dripping its head costs no rescans. The whole line is checked by
+ * REQUEST_LINE once the head is complete.
+ */
+class RequestLineScanner {
+  /** 0: method, 1: target, 2: version, 3: line complete (nothing more to check). */
+  private part = 0;
+  private partLength = 0;
+
+  accepts(chunk: Buffer): boolean {
+    for (let i = 0; i < chunk.length && this.part < 3; i++) {
+      const byte = chunk[i]!;
+      if (this.part === 0) {
+        if (byte === 0x20 && this.partLength > 0) this.next();
+        else if (byte < 0x80 && TOKEN_BYTE[byte] === 1) this.partLength++;
+        else return false;
+      } else if (this.part === 1) {
+        if (byte === 0x20 && this.partLength > 0) this.next();
+        else if ((byte > 0x20 && byte < 0x7f) || byte >= 0x80) this.partLength++;
+        else return false;
+      } else if (this.partLength < VERSION_PREFIX.length) {
+        if (byte !== VERSION_PREFIX[this.partLength]) return false;
+        this.partLength++;
+      } else if (byte === 0x0d || byte === 0x0a) {
+        this.part = 3;
+      } else if (this.partLength > VERSION_PREFIX.length + 8) {
+        return false; // no version is that long
+      } else {
+        this.partLength++;
+      }
+    }
+    return true;
+  }
+
+  private next(): void {
+    this.part++;
+    this.partLength = 0;
+  }
+}
+
+const VERSION_PREFIX = Buffer.from('HTTP/');
+const TOKEN_BYTE = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TOKEN_BYTE[c.charCodeAt(0)] = 1;
 }

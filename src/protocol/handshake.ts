@@ -81,18 +81,49 @@ export function validateClientRequest(request: ClientRequest): RequestCheck {
   return { ok: true, key: key.trim(), protocols, extensions };
 }
 
+/** Reason phrases (RFC 9110 section 15, RFC 6585) for the statuses a handshake may be refused with. */
 const STATUS_TEXT: Record<number, string> = {
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Unauthorized',
+  402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  421: 'Misdirected Request',
+  422: 'Unprocessable Content',
   426: 'Upgrade Required',
+  428: 'Precondition Required',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  451: 'Unavailable For Legal Reasons',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
+
+/** Statuses without an entry get their class's phrase rather than a made-up one. */
+function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? (status >= 500 ? 'Server Error' : status >= 400 ? 'Client Error' : 'Status');
+}
 
 function headerLines(headers: Record<string, string | number> | undefined): string {
   let out = '';
@@ -126,7 +157,7 @@ export function buildRejectResponse(
 ): string {
   const text = `${body}\n`;
   return (
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${status} ${statusText(status)}\r\n` +
     'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(text)}\r\n${headerLines(headers)}\r\n${text}`
   );
