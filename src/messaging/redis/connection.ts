@@ -1,0 +1,183 @@
+/**
+ * The Redis connections of one engine, standalone or Cluster behind one small
+ * interface, so the engine itself never branches on the topology.
+ *
+ * Standalone: two connections — commands, and one subscriber connection per
+ * node carrying only the channels that have local subscribers.
+ * Cluster: node-redis's cluster client routes each command by its key's hash
+ * slot; SUBSCRIBE runs on one cluster node (PUBLISH is broadcast over the
+ * cluster bus), SSUBSCRIBE on the shard that owns the channel's slot.
+ *
+ * Fail fast: `disableOfflineQueue` makes node-redis reject commands at once
+ * while disconnected instead of queueing them without bound, and every
+ * command has a timeout (a hung or paused server).
+ */
+
+import { createClient, createCluster } from 'redis';
+
+export interface ConnectionSettings {
+  /** Standalone: one URL. Cluster: the seed nodes. */
+  urls: string[];
+  cluster: boolean;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  reconnectMaxDelayMs: number;
+}
+
+export interface ConnectionEvents {
+  /** Readiness may have changed. */
+  state(): void;
+  /** The live feed was re-established after it was lost (the subscriptions are confirmed again). */
+  resubscribed(): void;
+  error(err: Error): void;
+}
+
+export type FeedListener = (message: string, pubsubChannel: string) => void;
+
+export interface RedisConnection {
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  commandsReady(): boolean;
+  feedReady(): boolean;
+  /** One command, routed by `key` on a cluster. */
+  call(key: string, args: string[]): Promise<unknown>;
+  /** FUNCTION LOAD REPLACE on the server (every master on a cluster). */
+  loadLibrary(code: string): Promise<void>;
+  subscribe(pubsub: string, sharded: boolean, listener: FeedListener): Promise<void>;
+  unsubscribe(pubsub: string, sharded: boolean, listener: FeedListener): Promise<void>;
+}
+
+/** Exponential backoff with full jitter, capped. */
+function reconnectStrategy(maxDelayMs: number) {
+  return (retries: number) =>
+    Math.floor(Math.random() * Math.min(maxDelayMs, 50 * 2 ** Math.min(retries, 10))) + 10;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function createConnection(settings: ConnectionSettings, events: ConnectionEvents): RedisConnection {
+  return settings.cluster ? clusterConnection(settings, events) : standaloneConnection(settings, events);
+}
+
+function standaloneConnection(settings: ConnectionSettings, events: ConnectionEvents): RedisConnection {
+  const url = settings.urls[0];
+  const options = {
+    url,
+    disableOfflineQueue: true,
+    pingInterval: 5000,
+    commandOptions: { timeout: settings.commandTimeoutMs },
+    socket: {
+      connectTimeout: settings.connectTimeoutMs,
+      reconnectStrategy: reconnectStrategy(settings.reconnectMaxDelayMs),
+    },
+  };
+  const commands = createClient(options);
+  const subscriber = createClient(options);
+  let feedWasReady = false;
+  for (const client of [commands, subscriber]) {
+    client.on('error', (err: Error) => events.error(err));
+    for (const name of ['ready', 'end', 'reconnecting', 'connect']) client.on(name, () => events.state());
+  }
+  // node-redis resubscribes every channel before it emits 'ready' again (its socket
+  // initiator awaits the SUBSCRIBE replies), so from here the feed is live again.
+  subscriber.on('ready', () => {
+    if (feedWasReady) events.resubscribed();
+    feedWasReady = true;
+  });
+  return {
+    async connect() {
+      try {
+        await withTimeout(
+          Promise.all([commands.connect(), subscriber.connect()]),
+          settings.connectTimeoutMs,
+          url ?? 'redis',
+        );
+      } catch (err) {
+        commands.destroy();
+        subscriber.destroy();
+        throw err;
+      }
+    },
+    async close() {
+      for (const client of [commands, subscriber]) {
+        if (client.isOpen) client.destroy();
+      }
+    },
+    commandsReady: () => commands.isReady,
+    feedReady: () => subscriber.isReady,
+    call: (_key, args) => commands.sendCommand(args),
+    async loadLibrary(code) {
+      await commands.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', code]);
+    },
+    subscribe: (pubsub, sharded, listener) =>
+      sharded ? subscriber.sSubscribe(pubsub, listener) : subscriber.subscribe(pubsub, listener),
+    unsubscribe: (pubsub, sharded, listener) =>
+      sharded ? subscriber.sUnsubscribe(pubsub, listener) : subscriber.unsubscribe(pubsub, listener),
+  };
+}
+
+function clusterConnection(settings: ConnectionSettings, events: ConnectionEvents): RedisConnection {
+  const cluster = createCluster({
+    rootNodes: settings.urls.map((url) => ({ url })),
+    defaults: {
+      disableOfflineQueue: true,
+      pingInterval: 5000,
+      socket: {
+        connectTimeout: settings.connectTimeoutMs,
+        reconnectStrategy: reconnectStrategy(settings.reconnectMaxDelayMs),
+      },
+    },
+  });
+  // Nodes whose connection was lost; when one is back its pub/sub listeners have
+  // been resubscribed by node-redis, and the channels must catch up from history.
+  const lost = new Set<string>();
+  const address = (node: { host: string; port: number }) => `${node.host}:${node.port}`;
+  cluster.on('error', (err: Error) => events.error(err));
+  cluster.on('node-error', (err: Error) => events.error(err));
+  const markLost = (node: { host: string; port: number }) => {
+    lost.add(address(node));
+    events.state();
+  };
+  cluster.on('node-reconnecting', markLost);
+  cluster.on('node-disconnect', markLost);
+  cluster.on('node-ready', (node: { host: string; port: number }) => {
+    const wasLost = lost.delete(address(node));
+    events.state();
+    if (wasLost) setImmediate(() => events.resubscribed());
+  });
+  const ready = () => cluster.isReady && lost.size === 0;
+  return {
+    async connect() {
+      try {
+        await withTimeout(cluster.connect(), settings.connectTimeoutMs, settings.urls.join(','));
+      } catch (err) {
+        cluster.destroy();
+        throw err;
+      }
+    },
+    async close() {
+      if (cluster.isOpen) cluster.destroy();
+    },
+    commandsReady: ready,
+    feedReady: ready,
+    call: (key, args) => cluster.sendCommand(key, false, args, { timeout: settings.commandTimeoutMs }),
+    async loadLibrary(code) {
+      for (const master of cluster.masters) {
+        const client = await cluster.nodeClient(master);
+        await client.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', code]);
+      }
+    },
+    subscribe: (pubsub, sharded, listener) =>
+      sharded ? cluster.sSubscribe(pubsub, listener) : cluster.subscribe(pubsub, listener),
+    unsubscribe: (pubsub, sharded, listener) =>
+      sharded
+        ? cluster.sUnsubscribe(pubsub, listener)
+        : cluster.unsubscribe(pubsub, listener as Parameters<typeof cluster.unsubscribe>[1]),
+  };
+}

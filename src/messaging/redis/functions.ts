@@ -1,0 +1,257 @@
+/**
+ * The Redis function library behind the Redis engine. Every state change of a
+ * channel is ONE function call, so it is atomic on the server (no client-side
+ * read-modify-write, nothing half-done when a node dies mid-publish).
+ *
+ * The library name carries a version: nodes of two socketeer releases can run
+ * side by side during a rolling upgrade, each calling its own functions. The
+ * engine loads it with FUNCTION LOAD REPLACE at start and on every reconnect,
+ * and again when a call fails with "Function not found" (Redis restarted with
+ * its memory gone: functions are gone too).
+ *
+ * Keys of one channel share the hash tag `{channel}` (see keys.ts), so every
+ * call touches one hash slot and works on Redis Cluster.
+ *
+ * Epoch design — when may a channel's history have been lost, and how do we see it?
+ *  1. The meta hash is gone (Redis restarted without persistence, the channel
+ *     expired, eviction): a new random epoch, offsets restart at 1, and any
+ *     stream left over is deleted (its ids would collide with the new offsets).
+ *  2. A replica was promoted (failover) and may have missed the old master's
+ *     last writes. The replica's data is a consistent PREFIX of the master's
+ *     (function effects replicate as one MULTI/EXEC), so comparing the meta
+ *     top offset with the stream's last id or a write counter cannot see the lost
+ *     tail: all three agree on the replica. What does change is the server's
+ *     replication id: a promoted replica (REPLICAOF NO ONE, CLUSTER FAILOVER,
+ *     Sentinel) starts a new replication history with a new `master_replid`,
+ *     and so does a restart. Each meta hash records the replication id it was
+ *     written under (field r); a call that finds a different id rotates the
+ *     epoch before doing anything else. So no offset is ever issued twice under
+ *     one epoch, even if the old master had already handed out offsets the new
+ *     one never received. Cost: after every failover (and slot migration) each
+ *     channel's epoch rotates once, and recovering clients are told
+ *     recovered: false — conservative, never silent.
+ *  3. The stream key vanished while the meta still says history was kept
+ *     (e.g. an eviction policy chose it): rotate, because offsets remain but
+ *     the publications behind them are gone.
+ *
+ * Stream entry ids are `<offset>-0`, so ranges by offset are plain XRANGE
+ * calls. Entry fields, in this order: t (server ms), i (publisher info JSON or
+ * ''), d (data JSON).
+ *
+ * Pub/sub messages (one channel per socketeer channel, same hash tag), newline-
+ * separated (JSON text never contains a raw newline):
+ *   p\n<epoch>\n<offset>\n<ts>\n<info JSON or ''>\n<data JSON>
+ *   j\n<client info JSON>       l\n<client info JSON>
+ */
+
+export const LIBRARY_VERSION = 1;
+export const LIBRARY_NAME = `socketeer_v${LIBRARY_VERSION}`;
+
+export const Fn = {
+  publish: `${LIBRARY_NAME}_publish`,
+  history: `${LIBRARY_NAME}_history`,
+  presenceAdd: `${LIBRARY_NAME}_presence_add`,
+  presenceRemove: `${LIBRARY_NAME}_presence_remove`,
+  presenceGet: `${LIBRARY_NAME}_presence_get`,
+  presenceStats: `${LIBRARY_NAME}_presence_stats`,
+  presenceSweep: `${LIBRARY_NAME}_presence_sweep`,
+} as const;
+
+/** Lifetime of a meta hash created by a read (history of a channel never published to). */
+const READ_META_TTL_MS = 24 * 3600 * 1000;
+/** How many expired presence entries one call removes (bounded work per call). */
+const SWEEP_BATCH = 100;
+
+export const LIBRARY_CODE = `#!lua name=${LIBRARY_NAME}
+
+local function fmt(n) return string.format('%d', n) end
+
+local function replid()
+  local info = redis.call('INFO', 'replication')
+  return string.match(info, 'master_replid:(%w+)') or ''
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The channel's current epoch and top offset; creates or rotates the epoch
+-- (candidate = a fresh random id from the caller) as the header comment explains.
+local function current_epoch(meta, stream, candidate, from_read)
+  local m = redis.call('HMGET', meta, 'e', 'o', 'r', 'h')
+  local rid = replid()
+  if not m[1] then
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'e', candidate, 'o', 0, 'r', rid, 'h', '0')
+    if from_read then redis.call('PEXPIRE', meta, ${READ_META_TTL_MS}) end
+    return candidate, 0
+  end
+  local top = tonumber(m[2]) or 0
+  if m[3] ~= rid or (m[4] == '1' and top > 0 and redis.call('EXISTS', stream) == 0) then
+    redis.call('HSET', meta, 'e', candidate, 'r', rid, 'h', '0')
+    return candidate, top
+  end
+  return m[1], top
+end
+
+-- Drop entries older than ttl: O(1) when the oldest is still young.
+local function trim_expired(stream, ttl, now)
+  if ttl <= 0 then return end
+  local cutoff = now - ttl
+  for _ = 1, 20 do
+    local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+    if #first == 0 or tonumber(first[1][2][2]) >= cutoff then return end
+    local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', 128)
+    local keep = nil
+    for i = 1, #batch do
+      if tonumber(batch[i][2][2]) >= cutoff then keep = batch[i][1] break end
+    end
+    if keep then
+      redis.call('XTRIM', stream, 'MINID', keep)
+      return
+    end
+    local last = tonumber(string.match(batch[#batch][1], '^(%d+)'))
+    redis.call('XTRIM', stream, 'MINID', fmt(last + 1) .. '-0')
+  end
+end
+
+-- KEYS: meta, stream, idempotency key (= meta when none)
+-- ARGV: candidate epoch, data JSON, info JSON or '', history size, ttl ms,
+--       idempotency ttl ms (0 = no key), pub/sub channel, '1' = SPUBLISH
+local function publish(keys, args)
+  local meta, stream, idem = keys[1], keys[2], keys[3]
+  local idem_ttl = tonumber(args[6])
+  if idem_ttl > 0 then
+    local prev = redis.call('GET', idem)
+    if prev then
+      local e, o = string.match(prev, '^(.*):(%d+)$')
+      return {e, tonumber(o), 1}
+    end
+  end
+  local size, ttl = tonumber(args[4]), tonumber(args[5])
+  local now = now_ms()
+  local epoch, top = current_epoch(meta, stream, args[1], false)
+  local offset = fmt(top + 1)
+  redis.call('HSET', meta, 'o', offset, 'h', size > 0 and '1' or '0', 't', fmt(ttl))
+  if size > 0 then
+    redis.call('XADD', stream, 'MAXLEN', size, offset .. '-0', 't', fmt(now), 'i', args[3], 'd', args[2])
+    trim_expired(stream, ttl, now)
+  else
+    redis.call('DEL', stream)
+  end
+  if ttl > 0 then
+    redis.call('PEXPIRE', meta, ttl)
+    if size > 0 then redis.call('PEXPIRE', stream, ttl) end
+  else
+    redis.call('PERSIST', meta)
+    redis.call('PERSIST', stream)
+  end
+  if idem_ttl > 0 then redis.call('SET', idem, epoch .. ':' .. offset, 'PX', idem_ttl) end
+  local msg = 'p\\n' .. epoch .. '\\n' .. offset .. '\\n' .. fmt(now) .. '\\n' .. args[3] .. '\\n' .. args[2]
+  redis.call(args[8] == '1' and 'SPUBLISH' or 'PUBLISH', args[7], msg)
+  return {epoch, top + 1, 0}
+end
+
+-- KEYS: meta, stream
+-- ARGV: candidate epoch, since epoch or '', since offset, limit, '1' = newest first
+-- Returns {epoch, top, offset1, ts1, info1, data1, offset2, ...}: the page and the
+-- top read in the same atomic step.
+local function history(keys, args)
+  local meta, stream = keys[1], keys[2]
+  local epoch, top = current_epoch(meta, stream, args[1], true)
+  local ttl = tonumber(redis.call('HGET', meta, 't') or '0') or 0
+  trim_expired(stream, ttl, now_ms())
+  local out = {epoch, top}
+  local limit = tonumber(args[4])
+  if limit <= 0 then return out end
+  local reverse = args[5] == '1'
+  local entries
+  if args[2] == epoch then
+    local after = '(' .. args[3] .. '-0'
+    if reverse then
+      entries = redis.call('XREVRANGE', stream, '+', after, 'COUNT', limit)
+    else
+      entries = redis.call('XRANGE', stream, after, '+', 'COUNT', limit)
+    end
+  elseif reverse then
+    entries = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', limit)
+  else
+    entries = redis.call('XRANGE', stream, '-', '+', 'COUNT', limit)
+  end
+  for i = 1, #entries do
+    local f = entries[i][2]
+    out[#out + 1] = tonumber(string.match(entries[i][1], '^(%d+)'))
+    out[#out + 1] = f[2]
+    out[#out + 1] = f[4]
+    out[#out + 1] = f[6]
+  end
+  return out
+end
+
+-- Presence: hash client -> "<user>\\n<client info JSON>", sorted set client -> lease expiry (ms).
+-- Both keys outlive every lease so that a sweep can still publish the leave.
+local function extend_life(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
+
+-- Removes expired entries and publishes their leave (atomic: exactly one node does it).
+local function sweep(hash, zset, channel, sharded)
+  local expired = redis.call('ZRANGEBYSCORE', zset, '-inf', fmt(now_ms()), 'LIMIT', 0, ${SWEEP_BATCH})
+  for i = 1, #expired do
+    local v = redis.call('HGET', hash, expired[i])
+    redis.call('HDEL', hash, expired[i])
+    redis.call('ZREM', zset, expired[i])
+    if v then
+      local nl = string.find(v, '\\n', 1, true)
+      redis.call(sharded == '1' and 'SPUBLISH' or 'PUBLISH', channel, 'l\\n' .. string.sub(v, nl + 1))
+    end
+  end
+  return #expired
+end
+
+-- KEYS: hash, zset; ARGV: client, value, lease ms. Returns 1 when the client is new.
+local function presence_add(keys, args)
+  local lease = tonumber(args[3])
+  local added = redis.call('HSET', keys[1], args[1], args[2])
+  redis.call('ZADD', keys[2], fmt(now_ms() + lease), args[1])
+  extend_life(keys[1], lease * 2 + 10000)
+  extend_life(keys[2], lease * 2 + 10000)
+  return added
+end
+
+-- KEYS: hash, zset; ARGV: client. Returns 1 when it was present.
+local function presence_remove(keys, args)
+  redis.call('ZREM', keys[2], args[1])
+  return redis.call('HDEL', keys[1], args[1])
+end
+
+-- KEYS: hash, zset; ARGV: pub/sub channel, '1' = SPUBLISH
+local function presence_get(keys, args)
+  sweep(keys[1], keys[2], args[1], args[2])
+  return redis.call('HVALS', keys[1])
+end
+
+local function presence_stats(keys, args)
+  sweep(keys[1], keys[2], args[1], args[2])
+  local values = redis.call('HVALS', keys[1])
+  local users, count = {}, 0
+  for i = 1, #values do
+    local user = string.sub(values[i], 1, string.find(values[i], '\\n', 1, true) - 1)
+    if not users[user] then users[user] = true count = count + 1 end
+  end
+  return {#values, count}
+end
+
+local function presence_sweep(keys, args)
+  return sweep(keys[1], keys[2], args[1], args[2])
+end
+
+redis.register_function('${Fn.publish}', publish)
+redis.register_function('${Fn.history}', history)
+redis.register_function('${Fn.presenceAdd}', presence_add)
+redis.register_function('${Fn.presenceRemove}', presence_remove)
+redis.register_function('${Fn.presenceGet}', presence_get)
+redis.register_function('${Fn.presenceStats}', presence_stats)
+redis.register_function('${Fn.presenceSweep}', presence_sweep)
+`;
