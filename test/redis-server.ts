@@ -29,6 +29,11 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
+/** Where cleanup is registered: a TestContext, or `{ after }` from node:test for a whole file. */
+export interface Teardown {
+  after(fn: () => unknown): void;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -101,7 +106,7 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void>
  * Starts redis-server on a free port; stopped when the test ends.
  * `args` are extra server arguments (e.g. ['--replicaof', '127.0.0.1', '6379']).
  */
-export async function startRedis(t: TestContext, args: string[] = []): Promise<RedisServer> {
+export async function startRedis(t: Teardown, args: string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'socketeer-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
@@ -142,7 +147,7 @@ export interface RedisClusterServers {
 }
 
 /** Three masters, no replicas: `redis-cli --cluster create`, then waits for cluster_state:ok everywhere. */
-export async function startRedisCluster(t: TestContext): Promise<RedisClusterServers> {
+export async function startRedisCluster(t: Teardown): Promise<RedisClusterServers> {
   const dir = mkdtempSync(join(tmpdir(), 'socketeer-redis-cluster-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const nodes: RedisServer[] = [];

@@ -1,0 +1,32 @@
+import { after, before, test } from 'node:test';
+import { RedisEngine } from '../../src/messaging/redis/index.js';
+import { inCI } from '../helpers.js';
+import { haveRedis, type RedisServer, startRedis } from '../redis-server.js';
+import { findBinary } from '../system.js';
+import { runEngineContract } from './engine-contract.js';
+
+/** The shared engine contract against real Redis (one server for the file), plain and sharded pub/sub. */
+if (findBinary('redis-server') || inCI) {
+  let redis: RedisServer;
+  const cleanups: (() => unknown)[] = [];
+  before(async () => {
+    redis = await startRedis({ after: (fn) => cleanups.push(fn) });
+  });
+  after(async () => {
+    for (const fn of cleanups) await fn();
+  });
+  const interruptFeed = async () => {
+    await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  };
+  for (const sharded of [false, true]) {
+    runEngineContract(
+      sharded ? 'redis (sharded pub/sub)' : 'redis',
+      () => new RedisEngine({ url: redis.url, sharded, presenceSweepMs: 50, reconnectMaxDelayMs: 200 }),
+      { interruptFeed },
+    );
+  }
+} else {
+  test('engine contract: redis', (t) => {
+    haveRedis(t);
+  });
+}
