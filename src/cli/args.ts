@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** A mistake in how the command was called: printed as one line, exit code 2. */
@@ -80,4 +81,19 @@ export function listenError(error: NodeJS.ErrnoException, port: number): UsageEr
   if (error.code === 'EACCES')
     return new UsageError(`no permission to listen on port ${port}; pick one above 1023`);
   return new UsageError(error.message);
+}
+
+/**
+ * A URL for a listening address that a client can use: the unspecified
+ * addresses (0.0.0.0, ::) become localhost, and IPv6 literals get brackets.
+ */
+export function listeningUrl(scheme: string, address: AddressInfo | string | null): string {
+  if (address === null || typeof address === 'string') return `${scheme}://${address ?? 'localhost'}`;
+  const host =
+    address.address === '::' || address.address === '0.0.0.0'
+      ? 'localhost'
+      : address.family === 'IPv6' || address.address.includes(':')
+        ? `[${address.address}]`
+        : address.address;
+  return `${scheme}://${host}:${address.port}`;
 }

@@ -1,5 +1,13 @@
 import { WebSocketServer } from '../node/server.js';
-import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags, UsageError } from './args.js';
+import {
+  listenError,
+  listeningUrl,
+  onShutdownSignal,
+  parseCommand,
+  parsePort,
+  readTlsFlags,
+  UsageError,
+} from './args.js';
 
 export const echoHelp = `Usage: socketeer echo [--port N] [--host H] [--tls-cert FILE --tls-key FILE]
 
@@ -52,8 +60,7 @@ export async function runEcho(args: string[]): Promise<void> {
     server.once('listening', resolve);
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port)));
   });
-  const address = server.address();
-  const where = typeof address === 'string' ? address : `${address?.address}:${address?.port}`;
-  process.stdout.write(`socketeer echo server listening on ${tls ? 'wss' : 'ws'}://${where}\n`);
+  const url = listeningUrl(tls ? 'wss' : 'ws', server.address());
+  process.stdout.write(`socketeer echo server listening on ${url}\n`);
   onShutdownSignal(() => server.close());
 }
