@@ -18,8 +18,9 @@ Commands:
   presence  who is in a messaging channel
 
 Options:
-  -h, --help      show help (also: socketeer <command> --help)
-  -v, --version   print the version
+  -h, --help          show help (also: socketeer <command> --help)
+  -v, -V, --version   print the version
+  -c, --connect URL   same as: socketeer connect URL (wscat's spelling)
 `;
 
 const helps: Record<string, string> = {
@@ -29,6 +30,8 @@ const helps: Record<string, string> = {
   proxy: proxyHelp,
   ...Object.fromEntries(Object.entries(messagingCommands).map(([name, command]) => [name, command.help])),
 };
+
+const VERSION_FLAGS = ['-v', '-V', '--version'];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -41,15 +44,33 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(mainHelp);
     return command === undefined ? 2 : 0;
   }
-  if (command === '-v' || command === '--version') {
+  if (VERSION_FLAGS.includes(command)) {
     process.stdout.write(`${version()}\n`);
     return 0;
+  }
+  // wscat users type `wscat -c URL`: the same works here.
+  if (command === '-c' || command === '--connect' || command.startsWith('--connect=')) {
+    if (argv.some((a) => a === '-h' || a === '--help')) {
+      process.stdout.write(connectHelp);
+      return 0;
+    }
+    return runConnect(argv);
+  }
+  if (command === '-l' || command === '--listen' || command.startsWith('--listen=')) {
+    const port = command.startsWith('--listen=') ? command.slice('--listen='.length) : (rest[0] ?? '8080');
+    throw new UsageError(
+      `socketeer has no wscat-style --listen; for a server to try a client on, run "socketeer echo --port ${port}" (echoes every message) or "socketeer serve --port ${port}" (the chat demo)`,
+    );
   }
   if (!(command in helps)) {
     throw new UsageError(`unknown command "${command}"; commands are: ${Object.keys(helps).join(', ')}`);
   }
   if (rest.includes('-h') || rest.includes('--help')) {
     process.stdout.write(helps[command]!);
+    return 0;
+  }
+  if (rest.some((a) => VERSION_FLAGS.includes(a))) {
+    process.stdout.write(`${version()}\n`);
     return 0;
   }
   if (command === 'serve' || command === 'echo' || command === 'proxy') {
