@@ -349,7 +349,7 @@ describe('socketeer CLI', () => {
       child.stdin.write('hello tty\r');
       await until(/< hello tty/);
       child.stdin.write('/ping are you there\r');
-      await until(/pong are you there/);
+      await until(/pong: are you there/);
       child.stdin.write('/close 1005\r');
       await until(/close code must be 1000/);
       child.stdin.write('/close 4000 bye\r');
