@@ -16,6 +16,7 @@ import type { HubContext, HubHooks, HubSettings, SessionLike } from './context.j
 import type { Engine, EngineHandler } from './engine.js';
 import { Feeds } from './feeds.js';
 import { checkHubOptions, type HubOptions } from './hub-options.js';
+import { LocalConnection, type LocalConnectionOptions } from './local.js';
 import { MemoryEngine } from './memory-engine.js';
 import type { Namespace } from './namespaces.js';
 import {
@@ -112,6 +113,9 @@ export class Hub extends EventEmitter implements HubContext {
     this.wss.on('connection', (ws, request) => {
       const session = new Session(this, ws, request);
       this.all.add(session);
+      ws.on('message', (data, isBinary) => session.onMessage(data, isBinary));
+      ws.on('close', (code, reason) => session.onClose(code, reason));
+      ws.on('error', () => {}); // the close that follows cleans up
     });
     this.wss.on('error', (error) => this.reportError(error));
     this.started = this.engine.start(this.engineHandler());
@@ -181,6 +185,22 @@ export class Hub extends EventEmitter implements HubContext {
   async presenceStats(channel: string): Promise<PresenceStatsResult> {
     await this.started;
     return channelCommands.presenceStats(this, undefined, channel);
+  }
+
+  /**
+   * An in-process connection with the given identity (the authenticate hook is
+   * not asked): subscribe, publish, history, presence like a client, with every
+   * push delivered to `onPush` in order. For bridging other protocols (the chat).
+   */
+  async connectLocal(options: LocalConnectionOptions): Promise<LocalConnection> {
+    const connection = new LocalConnection(options);
+    const identity = { user: options.user ?? '', info: options.info };
+    const session = new Session(this, connection.transport, undefined, identity);
+    connection.transport.session = session;
+    this.all.add(session);
+    const result = (await connection.call('connect')) as { client: string };
+    connection.client = result.client;
+    return connection;
   }
 
   /** Disconnect every connection of a user (e.g. banned: 4502, no reconnect). Returns how many. */

@@ -7,7 +7,6 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { WebSocket } from '../index.js';
 import * as channelCommands from './channel-commands.js';
 import { badRequest, parseCommand } from './commands.js';
 import { type HubContext, HubError, type Identity, type SessionLike, UNAVAILABLE } from './context.js';
@@ -45,6 +44,22 @@ function encodePub(channel: string, pub: Publication): Buffer {
 
 type Outcome = { result: unknown; after?: () => void };
 
+/**
+ * What a session needs from its connection: socketeer's WebSocket has all of
+ * it; in-process connections (hub.connectLocal) provide their own.
+ */
+export interface SessionSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly clientAddress?: string | undefined;
+  send(data: string | Buffer, options: { binary: boolean }): boolean;
+  close(code: number, reason: string): void;
+  /** Resolves when the buffer is low again; rejects once the connection closed. */
+  drained(): Promise<void>;
+}
+
+const OPEN = 1;
+
 export class Session implements SubscriptionOwner, SessionLike {
   /** This connection's unique id (the protocol's `client`). */
   readonly client: string = randomUUID();
@@ -63,10 +78,15 @@ export class Session implements SubscriptionOwner, SessionLike {
   private inFlight = 0;
   private badCommands = 0;
 
+  /**
+   * The creator feeds the connection's events to onMessage() and onClose().
+   * `identity` (in-process connections) skips the authenticate hook.
+   */
   constructor(
     private readonly ctx: HubContext,
-    readonly ws: WebSocket,
-    request: IncomingMessage,
+    readonly ws: SessionSocket,
+    request: IncomingMessage | undefined,
+    private readonly presetIdentity?: Identity,
   ) {
     this.request = request;
     this.channels = new SessionChannels(ctx, this);
@@ -77,9 +97,6 @@ export class Session implements SubscriptionOwner, SessionLike {
         `no connect command within ${ctx.settings.connectTimeout} ms`,
       );
     }, ctx.settings.connectTimeout);
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on('close', (code, reason) => this.onClose(code, reason));
-    ws.on('error', () => {}); // the close that follows cleans up
   }
 
   /** Send a direct message (`message` push). */
@@ -105,9 +122,9 @@ export class Session implements SubscriptionOwner, SessionLike {
   disconnect(code: number, reason: string): void {
     if (this.state === 'closed') return;
     const text = reason.length > 100 ? `${reason.slice(0, 100)}...` : reason;
-    if (this.ws.readyState === this.ws.OPEN) {
+    if (this.ws.readyState === OPEN) {
       const push: Push = { push: 'disconnect', code, reason: text, reconnect: shouldReconnect(code) };
-      this.ws.send(JSON.stringify(push));
+      this.ws.send(JSON.stringify(push), { binary: false });
       this.ws.close(code, text);
     }
     this.release();
@@ -154,7 +171,7 @@ export class Session implements SubscriptionOwner, SessionLike {
    * accumulation: one message may go on top of a buffer below it).
    */
   write(data: string | Buffer): boolean {
-    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.state === 'closed' || this.ws.readyState !== OPEN) return false;
     const buffered = this.ws.bufferedAmount;
     if (buffered >= this.ctx.settings.maxOutboundBytes) {
       this.disconnect(
@@ -176,7 +193,7 @@ export class Session implements SubscriptionOwner, SessionLike {
 
   // ------------------------------------------------------------ inbound
 
-  private onMessage(data: string | Buffer, isBinary: boolean): void {
+  onMessage(data: string | Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     if (isBinary) {
       return this.badCommand(
@@ -358,6 +375,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     name: string | undefined,
     refresh: boolean,
   ): Promise<Identity> {
+    if (this.presetIdentity) return this.presetIdentity;
     const hook = this.ctx.hooks.authenticate;
     if (!hook) return { user: '' };
     const identity = await hook({
@@ -403,7 +421,7 @@ export class Session implements SubscriptionOwner, SessionLike {
 
   // ------------------------------------------------------------ teardown
 
-  private onClose(code: number, reason: string): void {
+  onClose(code: number, reason: string): void {
     this.release();
     this.ctx.sessionClosed(this, code, reason);
   }
