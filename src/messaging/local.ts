@@ -76,6 +76,10 @@ class LocalSocket implements SessionSocket {
     return true;
   }
 
+  terminate(): void {
+    this.close(1006, 'terminated');
+  }
+
   close(code: number, reason: string): void {
     if (this.readyState !== 1) return;
     this.readyState = 3;

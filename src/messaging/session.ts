@@ -54,6 +54,8 @@ export interface SessionSocket {
   readonly clientAddress?: string | undefined;
   send(data: string | Buffer, options: { binary: boolean }): boolean;
   close(code: number, reason: string): void;
+  /** Drop the connection without a closing handshake. */
+  terminate(): void;
   /** Resolves when the buffer is low again; rejects once the connection closed. */
   drained(): Promise<void>;
 }
