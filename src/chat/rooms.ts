@@ -1,116 +1,99 @@
 import { looksAlike, type NickKeys, nickKeys } from './nickname.js';
-import { type ChatMessage, HISTORY_SIZE } from './protocol.js';
 
-/** The room everyone can always join: never evicted and outside every room cap. */
+/** The room everyone can always join: outside every room cap. */
 export const LOBBY = 'lobby';
 
-interface Membership {
+/** A room is the messaging channel `room:<name>` (history, presence and join/leave live in the engine). */
+export const channelOf = (room: string) => `room:${room}`;
+
+export interface Holder<Member> {
+  member: Member;
   nick: string;
   keys: NickKeys;
-}
-
-/** A room: who is in it (by connection) and its last HISTORY_SIZE messages. */
-export class Room<Member> {
-  readonly members = new Map<Member, Membership>();
-  private readonly history: ChatMessage[] = [];
-
-  constructor(readonly name: string) {}
-
-  /** The member whose nickname is, or looks like, `nick` (TR39 skeleton; see nickname.ts). */
-  lookalike(nick: string): string | undefined {
-    const wanted = nickKeys(nick);
-    for (const m of this.members.values()) if (looksAlike(m.keys, wanted)) return m.nick;
-    return undefined;
-  }
-
-  add(member: Member, nick: string): void {
-    this.members.set(member, { nick, keys: nickKeys(nick) });
-  }
-
-  users(): string[] {
-    return [...this.members.values()].map((m) => m.nick).sort((a, b) => a.localeCompare(b));
-  }
-
-  record(message: ChatMessage): void {
-    this.history.push(message);
-    if (this.history.length > HISTORY_SIZE) this.history.shift();
-  }
-
-  recent(): ChatMessage[] {
-    return [...this.history];
-  }
+  /** The page's tab token: the same tab rejoining may replace its stale connection. */
+  token: string | undefined;
 }
 
 export interface RoomLimits {
-  /** Rooms held in memory at once besides the lobby (empty ones are evicted first; 0: no limit). */
+  /** Rooms with members on this server at once, the lobby not counted (0: no limit). */
   maxRooms: number;
   /** Different rooms the connections of one address may be in at once (the lobby not counted; 0: no limit). */
   maxRoomsPerIp: number;
 }
 
-export type OpenResult<Member> = { room: Room<Member> } | { refused: string };
-
 /**
- * All rooms, capped so that clients cannot create unbounded state, and capped
+ * The rooms this server's connections are in: who holds which nickname here
+ * (checked synchronously, so two joins racing on this server cannot take the
+ * same name; the engine's presence covers other servers), capped in total and
  * per address so that one client with many connections cannot occupy every
  * room slot and lock everyone else out of new rooms (issue 11 item 7).
  */
 export class Rooms<Member> {
-  private readonly rooms = new Map<string, Room<Member>>();
-  /** address -> room name -> connections of that address in the room. */
+  /** room -> member -> nickname (and its keys), tab token (members that are joining included). */
+  private readonly rooms = new Map<string, Map<Member, Holder<Member>>>();
+  /** address -> room -> connections of that address in the room. */
   private readonly byIp = new Map<string, Map<string, number>>();
 
-  constructor(private readonly limits: RoomLimits) {
-    this.rooms.set(LOBBY, new Room(LOBBY));
-  }
+  constructor(private readonly limits: RoomLimits) {}
 
-  get(name: string): Room<Member> | undefined {
-    return this.rooms.get(name);
-  }
-
-  /** The room for a connection from `ip` to enter, created if needed, or why not. */
-  open(name: string, ip: string): OpenResult<Member> {
+  /** Why a connection from `ip` may not enter `room`, or undefined when it may. */
+  refusal(room: string, ip: string): string | undefined {
+    if (room === LOBBY) return undefined;
     const held = this.byIp.get(ip);
     const perIp = this.limits.maxRoomsPerIp;
-    if (perIp > 0 && name !== LOBBY && !held?.has(name) && (held?.size ?? 0) >= perIp) {
-      return {
-        refused: `connections from your address are already in ${this.limits.maxRoomsPerIp} rooms; leave one or join "${LOBBY}"`,
-      };
+    if (perIp > 0 && !held?.has(room) && (held?.size ?? 0) >= perIp) {
+      return `connections from your address are already in ${perIp} rooms; leave one or join "${LOBBY}"`;
     }
-    let room = this.rooms.get(name);
     const max = this.limits.maxRooms;
-    if (!room) {
-      if (max > 0 && this.rooms.size > max) this.evictEmpty();
-      if (max > 0 && this.rooms.size > max) {
-        return { refused: `the server holds its limit of ${this.limits.maxRooms} rooms; join "${LOBBY}"` };
-      }
-      room = new Room(name);
-      this.rooms.set(name, room);
+    const others = this.rooms.size - (this.rooms.has(LOBBY) ? 1 : 0);
+    if (max > 0 && !this.rooms.has(room) && others >= max) {
+      return `the server holds its limit of ${max} rooms; join "${LOBBY}"`;
     }
-    return { room };
+    return undefined;
   }
 
-  /** Count a connection from `ip` into `room` (after open() said yes). */
-  enter(room: Room<Member>, ip: string): void {
-    if (room.name === LOBBY) return;
+  /** The nickname in `room` here that is, or looks like, `nick` (TR39 skeleton; see nickname.ts). */
+  lookalike(room: string, nick: string): string | undefined {
+    return this.holder(room, nick)?.nick;
+  }
+
+  /** Who here holds a nickname that is, or looks like, `nick`. */
+  holder(room: string, nick: string): Holder<Member> | undefined {
+    const wanted = nickKeys(nick);
+    for (const h of this.rooms.get(room)?.values() ?? []) if (looksAlike(h.keys, wanted)) return h;
+    return undefined;
+  }
+
+  /** Count `member` (from `ip`, as `nick`) into `room`; call after refusal() and holder() said yes. */
+  enter(room: string, member: Member, nick: string, ip: string, token?: string): void {
+    let members = this.rooms.get(room);
+    if (!members) this.rooms.set(room, (members = new Map()));
+    members.set(member, { member, nick, keys: nickKeys(nick), token });
+    if (room === LOBBY) return;
     let held = this.byIp.get(ip);
     if (!held) this.byIp.set(ip, (held = new Map()));
-    held.set(room.name, (held.get(room.name) ?? 0) + 1);
+    held.set(room, (held.get(room) ?? 0) + 1);
   }
 
-  exit(room: Room<Member>, ip: string): void {
+  exit(room: string, member: Member, ip: string): void {
+    const members = this.rooms.get(room);
+    if (!members?.delete(member)) return;
+    if (members.size === 0) this.rooms.delete(room);
     const held = this.byIp.get(ip);
-    const n = held?.get(room.name);
+    const n = held?.get(room);
     if (!held || n === undefined) return;
-    if (n > 1) held.set(room.name, n - 1);
-    else held.delete(room.name);
+    if (n > 1) held.set(room, n - 1);
+    else held.delete(room);
     if (held.size === 0) this.byIp.delete(ip);
   }
+}
 
-  /** Forget empty rooms (and their history) to make space; the lobby stays. */
-  private evictEmpty(): void {
-    for (const [name, room] of this.rooms) {
-      if (name !== LOBBY && room.members.size === 0) this.rooms.delete(name);
-    }
-  }
+/** The first of `nicks` that is, or looks like, `nick`. */
+export function lookalikeIn(
+  members: Iterable<{ nick: string; keys?: NickKeys }>,
+  nick: string,
+): string | undefined {
+  const wanted = nickKeys(nick);
+  for (const m of members) if (looksAlike(m.keys ?? nickKeys(m.nick), wanted)) return m.nick;
+  return undefined;
 }

@@ -2,16 +2,18 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from '../node/server.js';
-import type { WebSocket } from '../node/websocket.js';
-import { CloseCode } from '../protocol/constants.js';
-import { type ChatMessage, type ErrorCode, MAX_CHAT_FRAME, parseClientMessage } from './protocol.js';
-import { type Room, Rooms } from './rooms.js';
+import { WebSocketServer } from '../index.js';
+import type { Engine } from '../messaging/engine.js';
+import { Hub } from '../messaging/hub.js';
+import { ChatSession } from './chat-session.js';
+import { Rooms } from './rooms.js';
 
 /**
  * The chat demo: one HTTP(S) server that serves the page at / and the chat
  * WebSocket endpoint at /chat (and, optionally, an echo endpoint at /echo).
- * State lives in memory: rooms, presence and the last 50 messages per room.
+ * Rooms live on the messaging hub (src/messaging): each room is a channel with
+ * history (exact recovery with `since`), presence and join/leave; the engine
+ * is in memory unless one is given (e.g. Redis, so several servers are one chat).
  */
 
 export interface ChatServerOptions {
@@ -32,6 +34,12 @@ export interface ChatServerOptions {
   maxRoomsPerIp?: number;
   /** ms a client has to send its HTTP request head (default 10000, as standalone servers). */
   headersTimeout?: number;
+  /** Messages kept per room for recovery after a reconnect (default 500). */
+  historySize?: number;
+  /** How long a room keeps its messages, ms (default 1 hour). */
+  historyTtl?: number;
+  /** Where rooms live (default: a MemoryEngine of this process). */
+  engine?: Engine;
 }
 
 export const CHAT_DEFAULTS = {
@@ -40,6 +48,8 @@ export const CHAT_DEFAULTS = {
   maxRooms: 1000,
   maxRoomsPerIp: 20,
   headersTimeout: 10_000,
+  historySize: 500,
+  historyTtl: 60 * 60_000,
   /** A chat connection with this much unread output is not reading: it is closed (1013) rather than buffered for. */
   maxBufferedAmount: 1024 * 1024,
 } as const;
@@ -49,35 +59,36 @@ const ASSETS: Record<string, [file: string, type: string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/outbox.js': ['outbox.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
   '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };
-const RATE_WINDOW_MS = 10_000;
-const MAX_ERRORS = 20;
-
-interface Session {
-  ip: string;
-  nick: string | undefined;
-  room: Room<WebSocket> | undefined;
-  windowStart: number;
-  count: number;
-  errors: number;
-}
-
 export class ChatServer {
   readonly http: http.Server | https.Server;
   readonly chat: WebSocketServer;
   readonly echo: WebSocketServer | undefined;
-  private readonly rooms: Rooms<WebSocket>;
-  private readonly sessions = new Map<WebSocket, Session>();
-  private readonly rateLimit: number;
-  private nextId = 1;
+  /** The messaging hub the rooms live on (its engine holds history and presence). */
+  readonly hub: Hub;
+  private readonly rooms: Rooms<ChatSession>;
+  private readonly sessions = new Set<ChatSession>();
+  private readonly presenceTimer: NodeJS.Timeout;
 
   constructor(private readonly options: ChatServerOptions = {}) {
-    this.rateLimit = options.rateLimit ?? 30;
     this.rooms = new Rooms({
       maxRooms: options.maxRooms ?? CHAT_DEFAULTS.maxRooms,
       maxRoomsPerIp: options.maxRoomsPerIp ?? CHAT_DEFAULTS.maxRoomsPerIp,
+    });
+    this.hub = new Hub({
+      noServer: true,
+      engine: options.engine,
+      namespaces: {
+        room: {
+          historySize: options.historySize ?? CHAT_DEFAULTS.historySize,
+          historyTtl: options.historyTtl ?? CHAT_DEFAULTS.historyTtl,
+          presence: true,
+          joinLeave: true,
+        },
+      },
     });
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.serveAsset(req, res);
     // Slowloris: cut a request head that is not complete within the same deadline
@@ -95,7 +106,20 @@ export class ChatServer {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
       maxBufferedAmount: CHAT_DEFAULTS.maxBufferedAmount,
     });
-    this.chat.on('connection', (ws) => this.accept(ws));
+    const sessionOptions = { hub: this.hub, rooms: this.rooms, rateLimit: options.rateLimit ?? 30 };
+    this.chat.on('connection', (ws) => {
+      const session = new ChatSession(ws, ws.clientAddress ?? ws.remoteAddress ?? '', sessionOptions);
+      this.sessions.add(session);
+      ws.on('close', () => this.sessions.delete(session));
+    });
+    // Presence entries expire unless refreshed (so a crashed server's members disappear).
+    this.presenceTimer = setInterval(
+      () => {
+        for (const session of this.sessions) session.refreshPresence();
+      },
+      Math.floor(this.hub.settings.presenceTtl / 3),
+    );
+    this.presenceTimer.unref();
     if (options.echo) {
       this.echo = new WebSocketServer({ server: this.http, path: '/echo' });
       this.echo.on('connection', (ws) =>
@@ -104,7 +128,8 @@ export class ChatServer {
     }
   }
 
-  listen(): Promise<AddressInfo> {
+  async listen(): Promise<AddressInfo> {
+    await this.hub.listening();
     return new Promise((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.options.port ?? 8000, this.options.host, () => {
@@ -114,13 +139,15 @@ export class ChatServer {
     });
   }
 
-  /** Graceful shutdown: 1001 to every client, then stop listening. */
+  /** Graceful shutdown: 1001 to every client, then stop listening and close the engine. */
   async close(): Promise<void> {
+    clearInterval(this.presenceTimer);
     const closing = [this.chat.close(), this.echo?.close()];
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections?.();
     await Promise.all(closing);
     await stopped;
+    await this.hub.close();
   }
 
   private async serveAsset(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -153,100 +180,4 @@ export class ChatServer {
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end('page assets missing\n');
     }
   }
-
-  private accept(ws: WebSocket): void {
-    const session: Session = {
-      ip: ws.clientAddress ?? ws.remoteAddress ?? '',
-      nick: undefined,
-      room: undefined,
-      windowStart: Date.now(),
-      count: 0,
-      errors: 0,
-    };
-    this.sessions.set(ws, session);
-    ws.on('message', (data, isBinary) => this.receive(ws, session, data, isBinary));
-    ws.on('close', () => {
-      this.leave(ws, session);
-      this.sessions.delete(ws);
-    });
-  }
-
-  private receive(ws: WebSocket, session: Session, data: string | Buffer, isBinary: boolean): void {
-    const now = Date.now();
-    if (now - session.windowStart > RATE_WINDOW_MS) {
-      session.windowStart = now;
-      session.count = 0;
-    }
-    if (++session.count > this.rateLimit) {
-      return ws.close(CloseCode.PolicyViolation, 'flooding: too many messages');
-    }
-    if (data.length > MAX_CHAT_FRAME) {
-      return ws.close(CloseCode.PolicyViolation, `message larger than ${MAX_CHAT_FRAME} bytes`);
-    }
-    if (isBinary) return this.reject(ws, session, 'binary-not-supported', 'send JSON text messages');
-    const parsed = parseClientMessage(data as string);
-    if (!parsed.ok) return this.reject(ws, session, parsed.code, parsed.message);
-    const message = parsed.message;
-    if (message.type === 'join') return this.join(ws, session, message.room, message.nick);
-    if (!session.room || !session.nick) return this.reject(ws, session, 'not-joined', 'join a room first');
-    const chat: ChatMessage = {
-      type: 'message',
-      id: this.nextId++,
-      room: session.room.name,
-      nick: session.nick,
-      text: message.text,
-      ts: now,
-    };
-    session.room.record(chat);
-    this.broadcast(session.room, chat);
-  }
-
-  private join(ws: WebSocket, session: Session, roomName: string, nick: string): void {
-    if (session.room?.name === roomName && session.nick === nick) return;
-    this.leave(ws, session);
-    const opened = this.rooms.open(roomName, session.ip);
-    if ('refused' in opened) return this.reject(ws, session, 'room-limit', opened.refused);
-    const room = opened.room;
-    const lookalike = room.lookalike(nick);
-    if (lookalike !== undefined) {
-      const why = lookalike === nick ? '' : ` (too like "${lookalike}")`;
-      return this.reject(ws, session, 'nick-taken', `"${nick}" is already in ${roomName}${why}`);
-    }
-    room.add(ws, nick);
-    this.rooms.enter(room, session.ip);
-    session.room = room;
-    session.nick = nick;
-    send(ws, { type: 'welcome', room: room.name, nick, users: room.users(), history: room.recent() });
-    // A delta, not the member list: with N members a list per join costs O(N^2) in total.
-    this.broadcast(room, { type: 'presence', event: 'join', nick, count: room.members.size }, ws);
-  }
-
-  private leave(ws: WebSocket, session: Session): void {
-    const room = session.room;
-    if (!room || !session.nick) return;
-    room.members.delete(ws);
-    this.rooms.exit(room, session.ip);
-    this.broadcast(room, { type: 'presence', event: 'leave', nick: session.nick, count: room.members.size });
-    session.room = undefined;
-    session.nick = undefined;
-  }
-
-  private reject(ws: WebSocket, session: Session, code: ErrorCode, message: string): void {
-    if (++session.errors > MAX_ERRORS) {
-      return ws.close(CloseCode.PolicyViolation, 'too many invalid messages');
-    }
-    send(ws, { type: 'error', code, message });
-  }
-
-  /** Serialise once, send to every member (but `except`). */
-  private broadcast(room: Room<WebSocket>, payload: object, except?: WebSocket): void {
-    const text = JSON.stringify(payload);
-    for (const member of room.members.keys()) {
-      if (member !== except && member.readyState === member.OPEN) member.send(text);
-    }
-  }
-}
-
-function send(ws: WebSocket, payload: object): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
 }

@@ -4,8 +4,9 @@ import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags, U
 export const serveHelp = `Usage: socketeer serve [--port N] [--host H] [--tls-cert FILE --tls-key FILE] [--echo] [limits]
 
 The chat demo: a web page at / and its WebSocket endpoint at /chat, on one
-port. Open the page in two browser tabs, pick nicknames, and chat. Rooms,
-presence and the last 50 messages per room live in memory.
+port. Open the page in two browser tabs, pick nicknames, and chat. Rooms are
+channels of the messaging hub (in memory): presence, and a history from which
+reconnecting pages recover exactly what they missed.
 
 Options:
   --port N          port to listen on (default 8000)
@@ -13,6 +14,8 @@ Options:
   --tls-cert FILE   serve https:// and wss:// with this PEM certificate
   --tls-key FILE    PEM private key for --tls-cert
   --echo            also serve an echo endpoint at /echo
+  --history N       messages kept per room for recovery (default ${CHAT_DEFAULTS.historySize})
+  --history-ttl S   seconds a room keeps its messages (default ${CHAT_DEFAULTS.historyTtl / 1000})
 
 Limits (0 turns one off):
   --max-connections N         open chat connections (default ${CHAT_DEFAULTS.maxConnections}; then 503)
@@ -39,7 +42,10 @@ export async function runServe(args: string[]): Promise<void> {
     'max-connections-per-ip': { type: 'string' },
     'max-rooms': { type: 'string' },
     'max-rooms-per-ip': { type: 'string' },
+    history: { type: 'string' },
+    'history-ttl': { type: 'string' },
   });
+  const historyTtl = count(values, 'history-ttl', 1, Math.floor((2 ** 31 - 1) / 1000));
   const port = parsePort(values.port as string | undefined, 8000);
   const tls = readTlsFlags(values);
   const chat = new ChatServer({
@@ -51,6 +57,8 @@ export async function runServe(args: string[]): Promise<void> {
     maxConnectionsPerIp: count(values, 'max-connections-per-ip'),
     maxRooms: count(values, 'max-rooms'),
     maxRoomsPerIp: count(values, 'max-rooms-per-ip'),
+    historySize: count(values, 'history', 1, 1_000_000),
+    historyTtl: historyTtl === undefined ? undefined : historyTtl * 1000,
   });
   const address = await chat.listen().catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, port);
@@ -71,11 +79,16 @@ export async function runServe(args: string[]): Promise<void> {
   onShutdownSignal(() => chat.close());
 }
 
-function count(values: Record<string, unknown>, flag: string): number | undefined {
+function count(
+  values: Record<string, unknown>,
+  flag: string,
+  min = 0,
+  max = 2 ** 31 - 1,
+): number | undefined {
   const value = values[flag] as string | undefined;
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) > 2 ** 31 - 1) {
-    throw new UsageError(`--${flag} must be a whole number from 0 to ${2 ** 31 - 1}; got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}; got "${value}"`);
   }
   return Number(value);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -42,10 +43,10 @@ describe('chat limits', () => {
     const welcome = await bob.next(ofType('welcome'), 'welcome');
     assert.deepEqual(welcome.users, ['alice', 'bob']);
     const joined = await alice.next(ofType('presence'), 'presence');
-    assert.deepEqual(joined, { type: 'presence', event: 'join', nick: 'bob', count: 2 });
+    assert.deepEqual(joined, { type: 'presence', event: 'join', nick: 'bob' });
     bob.close();
     const left = await alice.next(ofType('presence'), 'leave');
-    assert.deepEqual(left, { type: 'presence', event: 'leave', nick: 'bob', count: 1 });
+    assert.deepEqual(left, { type: 'presence', event: 'leave', nick: 'bob' });
     alice.close();
   });
 
@@ -113,4 +114,24 @@ test('slowloris: a request head still incomplete at the deadline is cut with 408
   await once(socket, 'close');
   assert.match(answer, /^HTTP\/1\.1 408/);
   await chat.close();
+});
+
+test('serve flags for limits and history: bad values say what is allowed (exit 2)', () => {
+  const bin = new URL('../../../bin/socketeer.js', import.meta.url).pathname;
+  for (const [args, expected] of [
+    [
+      ['--max-connections-per-ip', 'many'],
+      /--max-connections-per-ip must be a whole number from 0 to 2147483647; got "many"/,
+    ],
+    [['--max-rooms-per-ip', '-3'], /--max-rooms-per-ip/],
+    [['--history', '0'], /--history must be a whole number from 1 to 1000000; got "0"/],
+    [['--history-ttl', '0'], /--history-ttl must be a whole number from 1 to 2147483; got "0"/],
+  ] as const) {
+    const run = spawnSync(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, expected);
+  }
 });

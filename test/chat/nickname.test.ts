@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isSingleScript, looksAlike, nickKeys, skeleton } from '../../src/chat/nickname.js';
 import { parseClientMessage } from '../../src/chat/protocol.js';
-import { Room } from '../../src/chat/rooms.js';
+import { Rooms } from '../../src/chat/rooms.js';
 
 /** Homoglyph nicknames (issue 11 item 12): NFKC, one script, confusable skeletons. */
 
@@ -56,9 +56,10 @@ test('skeletons: look-alikes collide, different names do not', () => {
 });
 
 test("a room refuses a nickname that looks like a member's", () => {
-  const room = new Room<string>('r');
-  room.add('conn-1', 'Alice');
-  assert.equal(room.lookalike('alice'), 'Alice');
-  assert.equal(room.lookalike('AIice'), 'Alice');
-  assert.equal(room.lookalike('Alicia'), undefined);
+  const rooms = new Rooms<string>({ maxRooms: 0, maxRoomsPerIp: 0 });
+  rooms.enter('r', 'conn-1', 'Alice', '127.0.0.1');
+  assert.equal(rooms.lookalike('r', 'alice'), 'Alice');
+  assert.equal(rooms.lookalike('r', 'AIice'), 'Alice');
+  assert.equal(rooms.lookalike('r', 'Alicia'), undefined);
+  assert.equal(rooms.lookalike('other', 'Alice'), undefined);
 });

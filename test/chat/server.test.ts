@@ -68,7 +68,7 @@ describe('chat server', () => {
     const welcome = await bob.next('welcome');
     assert.deepEqual(welcome.users, ['alice', 'bob']);
     const presence = await alice.next('presence');
-    assert.deepEqual([presence.event, presence.nick, presence.count], ['join', 'bob', 2]);
+    assert.deepEqual(presence, { type: 'presence', event: 'join', nick: 'bob' });
     const other = await member(base, 'carol', 'r2');
     alice.send({ type: 'message', text: 'hello r1' });
     for (const m of [alice, bob]) {
@@ -81,7 +81,7 @@ describe('chat server', () => {
     assert.equal(other.inbox.length, 0, 'other rooms hear nothing');
     bob.ws.close();
     const left = await alice.next('presence');
-    assert.deepEqual([left.event, left.nick, left.count], ['leave', 'bob', 1]);
+    assert.deepEqual(left, { type: 'presence', event: 'leave', nick: 'bob' });
     alice.ws.close();
     other.ws.close();
   });
@@ -99,6 +99,58 @@ describe('chat server', () => {
     assert.equal(history[49]!.text, 'message 55');
     talker.ws.close();
     late.ws.close();
+  });
+
+  test('a join with since gets exactly the messages after it (beyond 50), then the welcome', async () => {
+    const talker = await member(base, 'talker2', 'since');
+    talker.send({ type: 'message', text: 'first' });
+    const first = await talker.next('message');
+    assert.equal(typeof first.epoch, 'string');
+    for (let i = 1; i <= 80; i++) talker.send({ type: 'message', text: `m${i}` });
+    for (let i = 1; i <= 80; i++) await talker.next('message');
+    const back = await member(base);
+    back.send({
+      type: 'join',
+      room: 'since',
+      nick: 'back',
+      since: { epoch: first.epoch, offset: first.offset },
+    });
+    const welcome = await back.next('welcome');
+    assert.equal(welcome.recovered, true);
+    assert.deepEqual(welcome.history, []);
+    const got = back.inbox.filter((m) => m.type === 'message').map((m) => m.text);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 80 }, (_, i) => `m${i + 1}`),
+      'all 80, in order, before the welcome',
+    );
+    assert.equal(welcome.offset, (first.offset as number) + 80);
+    // An unknown epoch (e.g. from before a restart): told, and given the latest 50.
+    const lost = await member(base);
+    lost.send({ type: 'join', room: 'since', nick: 'lost', since: { epoch: 'gone', offset: 3 } });
+    const told = await lost.next('welcome');
+    assert.equal(told.recovered, false);
+    assert.equal((told.history as unknown[]).length, 50);
+    for (const m of [talker, back, lost]) m.ws.close();
+  });
+
+  test('a message resent with the same key is stored and delivered once', async () => {
+    const sender = await member(base, 'sender', 'keys');
+    const other = await member(base, 'other', 'keys');
+    sender.send({ type: 'message', text: 'once', key: 'k-1' });
+    sender.send({ type: 'message', text: 'once', key: 'k-1' });
+    sender.send({ type: 'message', text: 'after' });
+    const seen: string[] = [];
+    for (;;) {
+      const m = await other.next('message');
+      seen.push(m.text as string);
+      if (m.text === 'after') break;
+    }
+    assert.deepEqual(seen, ['once', 'after']);
+    sender.send({ type: 'message', text: 'x', key: 'not a key!' });
+    assert.equal((await sender.next('error')).code, 'invalid-key');
+    sender.ws.close();
+    other.ws.close();
   });
 
   test('invalid messages get an error message, and the connection stays', async () => {

@@ -1,8 +1,37 @@
 // socketeer chat page: plain browser JavaScript, no build step.
+//
+// After any reconnect the page rejoins with `since` = the position of the last
+// message it shows, and the server sends exactly the messages after it (any
+// number, not just the 50 a newcomer gets), once and in order; when it cannot
+// (server restarted, history expired) the welcome says recovered: false and the
+// page says so. Messages typed while offline wait in the outbox and are sent
+// once when back (idempotency key), or are marked not sent if the page gives up.
+import { Outbox } from './outbox.js';
+
 const $ = (selector) => document.querySelector(selector);
-const state = { ws: null, nick: '', room: 'lobby', attempts: 0, timer: null, wanted: false, users: [] };
+const state = {
+  ws: null,
+  nick: '',
+  room: 'lobby',
+  attempts: 0,
+  timer: null,
+  wanted: false,
+  users: [],
+  /** Position of the newest message shown in this room: { epoch, offset }. */
+  position: null,
+  joined: false,
+  /** Messages appended since the connection was lost (told after recovery). */
+  caughtUp: 0,
+  reconnecting: false,
+};
+const outbox = new Outbox();
+// Identifies this tab to the server, so a rejoin can replace its own stale connection.
+const tabToken =
+  sessionStorage.getItem('socketeer-tab') ??
+  Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+sessionStorage.setItem('socketeer-tab', tabToken);
 // Close codes that mean "stop": rejoining at once would only be refused again (RFC 6455 section 7.4.1).
-const POLICY_CLOSES = new Set([1003, 1007, 1008, 1009]);
+const POLICY_CLOSES = new Set([1003, 1007, 1008, 1009, 4001]);
 const ROOM_RULE =
   'Room names are 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit.';
 
@@ -14,18 +43,18 @@ function setStatus(status) {
   const el = $('#status');
   el.textContent = status;
   el.className = `status ${status}`;
-  $('#send').disabled = status !== 'connected';
 }
 
 function connect() {
   clearTimeout(state.timer);
-  setStatus(state.attempts === 0 ? 'connecting' : 'reconnecting');
+  setStatus(state.attempts === 0 && !state.reconnecting ? 'connecting' : 'reconnecting');
   const ws = new WebSocket(chatUrl());
   state.ws = ws;
   ws.onopen = () => {
     state.attempts = 0;
-    setStatus('connected');
-    ws.send(JSON.stringify({ type: 'join', room: state.room, nick: state.nick }));
+    const join = { type: 'join', room: state.room, nick: state.nick, token: tabToken };
+    if (state.position) join.since = state.position;
+    ws.send(JSON.stringify(join));
   };
   ws.onmessage = (event) => {
     try {
@@ -37,13 +66,19 @@ function connect() {
   ws.onclose = (event) => {
     if (state.ws !== ws) return;
     state.ws = null;
+    state.joined = false;
     if (POLICY_CLOSES.has(event.code)) {
       // Told, not silently rejoined: the user decides when to come back.
       leave(
         `The server closed the connection: ${event.reason || 'policy violation'} (${event.code}). Join again when ready.`,
       );
-    } else if (state.wanted) scheduleReconnect();
-    else setStatus('offline');
+    } else if (state.wanted) {
+      if (!state.reconnecting) {
+        state.reconnecting = true;
+        state.caughtUp = 0;
+      }
+      scheduleReconnect();
+    } else setStatus('offline');
   };
 }
 
@@ -62,12 +97,7 @@ window.addEventListener('online', () => {
 function handle(msg) {
   switch (msg.type) {
     case 'welcome':
-      $('#messages').replaceChildren();
-      for (const m of msg.history) addMessage(m);
-      addSystem(`You joined #${msg.room} as ${msg.nick}`);
-      showUsers(msg.users);
-      $('#room-name').textContent = `#${msg.room}`;
-      $('#chat-error').textContent = '';
+      welcome(msg);
       break;
     case 'presence':
       // A delta: the full list came with welcome.
@@ -76,12 +106,13 @@ function handle(msg) {
       addSystem(`${msg.nick} ${msg.event === 'join' ? 'joined' : 'left'}`);
       break;
     case 'message':
-      addMessage(msg);
-      if (msg.nick === state.nick) $('#chat-error').textContent = '';
+      receive(msg);
       break;
     case 'error':
       if (['nick-taken', 'invalid-nick', 'invalid-room', 'room-limit'].includes(msg.code)) {
         leave(msg.message);
+      } else if (msg.code === 'unavailable' && !state.joined) {
+        state.ws?.close(); // the server could not join us now: retry with backoff
       } else {
         $('#chat-error').textContent = msg.message;
       }
@@ -89,6 +120,52 @@ function handle(msg) {
   }
 }
 
+function welcome(msg) {
+  const first = !state.position;
+  if (first) $('#messages').replaceChildren();
+  if (msg.recovered === false) {
+    addSystem(
+      'Could not recover the messages sent while you were away (the server restarted or they expired). Showing the latest ones.',
+      'warning',
+    );
+  }
+  for (const m of msg.history) receive(m, true);
+  if (first) addSystem(`You joined #${msg.room} as ${msg.nick}`);
+  else if (msg.recovered) {
+    const n = state.caughtUp;
+    addSystem(
+      `Reconnected: ${n === 0 ? 'no messages missed' : `caught up on ${n} missed message${n === 1 ? '' : 's'}`}.`,
+    );
+  } else if (msg.recovered === undefined) addSystem('Reconnected.');
+  // The server's position: later messages follow it exactly.
+  if (!state.position || msg.epoch !== state.position.epoch || msg.offset > state.position.offset) {
+    state.position = { epoch: msg.epoch, offset: msg.offset };
+  }
+  state.joined = true;
+  state.reconnecting = false;
+  setStatus('connected');
+  showUsers(msg.users);
+  $('#room-name').textContent = `#${msg.room}`;
+  $('#chat-error').textContent = '';
+  for (const [key, text] of outbox.waiting()) sendNow(key, text);
+}
+
+/** A message of the room: shown once, in order (the position says what is already shown). */
+function receive(m, fromHistory = false) {
+  const p = state.position;
+  if (p && m.epoch === p.epoch && m.offset <= p.offset) return; // already shown
+  if (m.epoch !== undefined) state.position = { epoch: m.epoch, offset: m.offset };
+  if (m.key) outbox.settle(m.key)?.remove();
+  if (state.reconnecting || (!fromHistory && !state.joined)) state.caughtUp++;
+  addMessage(m);
+  if (m.nick === state.nick) $('#chat-error').textContent = '';
+}
+
+function sendNow(key, text) {
+  if (state.joined && state.ws?.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify({ type: 'message', text, key }));
+  }
+}
 function showUsers(users) {
   state.users = users.sort((a, b) => a.localeCompare(b));
   $('#users').replaceChildren(
@@ -103,6 +180,15 @@ function showUsers(users) {
 }
 
 function addMessage(m) {
+  const list = $('#messages');
+  const li = messageItem(m);
+  // Messages stay above the ones still pending (typed here, not yet back from the server).
+  const firstPending = list.querySelector('li.pending');
+  if (firstPending) list.insertBefore(li, firstPending);
+  else append(li);
+}
+
+function messageItem(m) {
   const li = document.createElement('li');
   if (m.nick === state.nick) li.className = 'mine';
   const meta = document.createElement('span');
@@ -112,12 +198,12 @@ function addMessage(m) {
   text.className = 'text';
   text.textContent = m.text;
   li.append(meta, text);
-  append(li);
+  return li;
 }
 
-function addSystem(text) {
+function addSystem(text, kind = '') {
   const li = document.createElement('li');
-  li.className = 'system';
+  li.className = `system ${kind}`.trim();
   li.textContent = text;
   append(li);
 }
@@ -130,6 +216,17 @@ function append(li) {
 }
 
 function leave(error = '') {
+  const unsent = outbox.size;
+  outbox.abandon((li) => {
+    li.classList.replace('pending', 'failed');
+    li.querySelector('.meta').textContent = 'not sent';
+  });
+  if (unsent > 0) {
+    error = `${error} ${unsent} message${unsent === 1 ? ' was' : 's were'} not sent.`.trim();
+  }
+  state.position = null;
+  state.joined = false;
+  state.reconnecting = false;
   state.wanted = false;
   clearTimeout(state.timer);
   state.ws?.close(1000, 'left');
@@ -157,8 +254,15 @@ $('#login').addEventListener('submit', (event) => {
 $('#composer').addEventListener('submit', (event) => {
   event.preventDefault();
   const text = $('#text').value.trim();
-  if (!text || state.ws?.readyState !== WebSocket.OPEN) return;
-  state.ws.send(JSON.stringify({ type: 'message', text }));
+  if (!text) return;
+  // Shown at once as pending; replaced by the server's copy when it comes back.
+  const li = messageItem({ nick: state.nick, text, ts: Date.now() });
+  li.classList.add('pending');
+  li.querySelector('.meta').textContent = state.joined
+    ? 'sending…'
+    : 'waiting for the connection: sent when back';
+  append(li);
+  sendNow(outbox.add(text, li), text);
   $('#text').value = '';
 });
 
