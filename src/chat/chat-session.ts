@@ -115,16 +115,23 @@ export class ChatSession {
         .catch((error) => this.failed(error));
       return;
     }
+    // After a join still in progress (it awaits the engine), as the client sent them: a
+    // script may send join and message back to back. The rate limit bounds this queue.
+    const { text, key } = message;
+    this.joining = this.joining.then(() => this.say(text, key)).catch((error) => this.failed(error));
+  }
+
+  private async say(text: string, key: string | undefined): Promise<void> {
+    if (this.closed) return;
     if (!this.room || !this.nick) return this.reject('not-joined', 'join a room first');
-    const room = this.room;
     const nick = this.nick;
     // Scoped by nickname: a page retrying after a reconnect keeps its name and key.
-    const key = message.key === undefined ? undefined : `chat:${nick.length}:${nick}:${message.key}`;
-    const body =
-      message.key === undefined
-        ? { nick, text: message.text }
-        : { nick, text: message.text, key: message.key };
-    publish(this.options.hub, undefined, channelOf(room), body, key).catch((error) => this.failed(error));
+    const scoped = key === undefined ? undefined : `chat:${nick.length}:${nick}:${key}`;
+    const body = key === undefined ? { nick, text } : { nick, text, key };
+    // Not awaited: publishes are ordered by the engine; the next message need not wait for this ack.
+    publish(this.options.hub, undefined, channelOf(this.room), body, scoped).catch((error) =>
+      this.failed(error),
+    );
   }
 
   private async join(room: string, nick: string, since?: Position, token?: string): Promise<void> {
