@@ -454,7 +454,13 @@ export class WebSocketServer extends EventEmitter {
     let protocol: string | undefined;
     if (check.protocols.length > 0) {
       if (this.selectProtocol) {
-        const chosen = this.selectProtocol(check.protocols, request);
+        let chosen: string | false | null | undefined;
+        try {
+          chosen = this.selectProtocol(check.protocols, request);
+        } catch (error) {
+          // The hook sees what the peer offered: its failure is a 500, never the process's.
+          return this.hookFailed('subprotocol-error', socket, error);
+        }
         if (chosen) {
           if (!check.protocols.includes(chosen)) {
             return this.refuse(
@@ -527,7 +533,24 @@ export class WebSocketServer extends EventEmitter {
         }
         const user = result && 'user' in result ? result.user : undefined;
         this.completeUpgrade(request, socket, head, check, protocol, onEarlyError, callback, user, client);
-      }, failed);
+      }, failed)
+      .catch((error: unknown) => {
+        // Nothing sent yet: the hook's answer could not be written (headers with line breaks).
+        if ((socket as net.Socket).bytesWritten === 0 && socket.writableLength === 0) {
+          return this.hookFailed('auth-error', socket, error);
+        }
+        // Thrown by a 'connection' listener: the application's, surfaced as from any listener.
+        process.nextTick(() => {
+          throw error;
+        });
+      });
+  }
+
+  /** An application hook threw: answer 500 and report it on 'error' when someone listens. */
+  private hookFailed(reason: string, socket: Duplex, error: unknown): void {
+    this.refuse(reason, socket, 500, 'internal error');
+    if (this.listenerCount('error') > 0)
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 
   /**
