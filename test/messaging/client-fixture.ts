@@ -56,11 +56,11 @@ export interface TestHub {
   client(options?: NodeMessagingClientOptions): MessagingClient;
 }
 
+/** A hub on its own loopback port, or (with `server` and `path`) on a test's http server. */
 export async function startHub(options: Partial<HubOptions> = {}): Promise<TestHub> {
   const gate = new Gate();
   const hub = new Hub({
-    port: 0,
-    host: '127.0.0.1',
+    ...(options.server ? {} : { port: 0, host: '127.0.0.1' }),
     namespaces: NAMESPACES,
     authenticate: async ({ token }) => {
       await gate.pass();
@@ -70,7 +70,7 @@ export async function startHub(options: Partial<HubOptions> = {}): Promise<TestH
     ...options,
   });
   await hub.listening();
-  const url = `ws://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
+  const url = `ws://127.0.0.1:${(hub.address() as AddressInfo).port}${options.path ?? '/'}`;
   const clients: MessagingClient[] = [];
   return {
     hub,
