@@ -209,7 +209,7 @@ async function scenario(subscriptions: number[][], actions: Action[]): Promise<v
           return new Promise<void>((resolve) => {
             const check = () => {
               if ((sub.position?.offset ?? 0) < markers.get(ch)!) return;
-              offs.forEach((off) => off());
+              for (const off of offs) off();
               resolve();
             };
             const offs = [sub.on('publication', check), sub.on('subscribed', check)];
