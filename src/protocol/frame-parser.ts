@@ -1,4 +1,5 @@
 import { CloseCode, MAX_CONTROL_PAYLOAD } from './constants.js';
+import { frameHeaderLength, INVALID_LENGTH, readPayloadLength } from './frame-header.js';
 import { applyMask } from './mask.js';
 
 /**
@@ -120,13 +121,6 @@ export class FrameParser {
     return Number.MAX_SAFE_INTEGER;
   }
 
-  /** Bytes the header needs in total, once its first two bytes are known. */
-  private static headerLength(b1: number): number {
-    const len7 = b1 & 0x7f;
-    const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
-    return 2 + ext + (b1 & 0x80 ? 4 : 0);
-  }
-
   private get headerBytes(): Buffer {
     return this.headerBytesStore!;
   }
@@ -136,15 +130,11 @@ export class FrameParser {
     let at: number;
     let consumed: number;
     const available = chunk.length - offset;
-    if (
-      this.headerFilled === 0 &&
-      available >= 2 &&
-      available >= FrameParser.headerLength(chunk[offset + 1]!)
-    ) {
+    if (this.headerFilled === 0 && available >= 2 && available >= frameHeaderLength(chunk[offset + 1]!)) {
       // Common case: the whole header is in this chunk.
       source = chunk;
       at = offset;
-      consumed = FrameParser.headerLength(chunk[offset + 1]!);
+      consumed = frameHeaderLength(chunk[offset + 1]!);
     } else {
       // Collect byte by byte into headerBytes; check the first two as soon as they are in.
       this.headerBytesStore ??= Buffer.alloc(14);
@@ -155,7 +145,7 @@ export class FrameParser {
       if (this.headerFilled === 2 && !this.checkFirstBytes(this.headerBytes[0]!, this.headerBytes[1]!)) {
         return Number.MAX_SAFE_INTEGER;
       }
-      const need = FrameParser.headerLength(this.headerBytes[1]!);
+      const need = frameHeaderLength(this.headerBytes[1]!);
       while (this.headerFilled < need && offset < chunk.length) {
         this.headerBytes[this.headerFilled++] = chunk[offset++]!;
       }
@@ -169,19 +159,9 @@ export class FrameParser {
     const b1 = source[at + 1]!;
     if (source === chunk && !this.checkFirstBytes(b0, b1)) return Number.MAX_SAFE_INTEGER;
 
-    const len7 = b1 & 0x7f;
-    let length = len7;
-    let p = at + 2;
-    if (len7 === 126) {
-      length = source.readUInt16BE(p);
-      p += 2;
-    } else if (len7 === 127) {
-      const high = source.readUInt32BE(p);
-      if (high >= 0x80000000) {
-        return this.fail(CloseCode.ProtocolError, '64-bit payload length with the most significant bit set');
-      }
-      length = high * 0x100000000 + source.readUInt32BE(p + 4);
-      p += 8;
+    const length = readPayloadLength(source, at);
+    if (length === INVALID_LENGTH) {
+      return this.fail(CloseCode.ProtocolError, '64-bit payload length with the most significant bit set');
     }
     if (length > this.options.maxFrameSize) {
       return this.fail(
@@ -191,6 +171,8 @@ export class FrameParser {
     }
     this.masked = (b1 & 0x80) !== 0;
     if (this.masked) {
+      // The masking key is the header's last 4 bytes.
+      const p = at + frameHeaderLength(b1) - 4;
       this.maskKey[0] = source[p]!;
       this.maskKey[1] = source[p + 1]!;
       this.maskKey[2] = source[p + 2]!;

@@ -16,6 +16,7 @@ export {
 export { CloseCode, DEFAULT_MAX_MESSAGE_SIZE, Opcode, WEBSOCKET_GUID } from './constants.js';
 export { HandshakeError, InvalidStateError, ProtocolError } from './errors.js';
 export { encodeFrame, encodeTextFrame } from './frame-encoder.js';
+export { frameHeaderLength, INVALID_LENGTH, readPayloadLength } from './frame-header.js';
 export { type FrameHeader, FrameParser, type FrameSink } from './frame-parser.js';
 export {
   buildAcceptResponse,

@@ -44,6 +44,8 @@ export class Backend implements Candidate {
   private timer: NodeJS.Timeout | undefined;
   /** Without active checks, a passively ejected backend is tried again after this long. */
   private retryAt = 0;
+  /** Told of every ejection and readmission, with the reason. */
+  onStateChange: ((healthy: boolean, reason: string) => void) | undefined;
 
   constructor(
     readonly url: URL,
@@ -64,24 +66,30 @@ export class Backend implements Candidate {
       // No active checks: give a passively ejected backend another chance.
       this.healthy = true;
       this.failures = 0;
+      this.onStateChange?.(true, `retried ${this.passiveRetryMs / 1000} s after a failed connection`);
     }
     return this.healthy;
   }
 
   /** A connect or check failed. */
-  recordFailure(): void {
+  recordFailure(reason = 'failed'): void {
     this.successes = 0;
     if (++this.failures >= this.unhealthyThreshold && this.healthy) {
       this.healthy = false;
       this.retryAt = Date.now() + this.passiveRetryMs;
+      this.onStateChange?.(
+        false,
+        `${this.failures} failure${this.failures === 1 ? '' : 's'} in a row, last: ${reason}`,
+      );
     }
   }
 
-  recordSuccess(): void {
+  recordSuccess(reason = 'answered'): void {
     this.failures = 0;
     if (!this.healthy && ++this.successes >= this.healthyThreshold) {
       this.healthy = true;
       this.successes = 0;
+      this.onStateChange?.(true, reason);
     }
   }
 
@@ -90,8 +98,11 @@ export class Backend implements Candidate {
     this.stopChecks();
     const run = () => {
       check(this, options).then(
-        () => this.recordSuccess(),
-        () => this.recordFailure(),
+        () =>
+          this.recordSuccess(
+            `health check ${options.type === 'websocket' ? 'handshake' : 'GET'} ${options.path} passed`,
+          ),
+        (error: Error) => this.recordFailure(`health check: ${error.message}`),
       );
     };
     this.timer = setInterval(run, options.intervalMs);

@@ -57,6 +57,16 @@ export interface ProxyOptions {
   healthCheck?: Partial<HealthCheckOptions>;
   /** How long close() waits for clients to finish their closing handshakes (default 5000 ms). */
   shutdownTimeout?: number;
+  /**
+   * Deadline for a client to send its whole request head (and TLS handshake), as
+   * standalone servers have it (default 10000 ms): slowloris clients get 408.
+   */
+  handshakeTimeout?: number;
+  /**
+   * Deadline for a backend to connect and send its answer head (the 101, or an
+   * HTTP response's status and headers), default 10000 ms: then 504.
+   */
+  backendTimeout?: number;
 }
 
 export interface ResolvedRoute {
@@ -88,6 +98,8 @@ const TOP_KEYS = [
   'handshakesPerSecondPerIp',
   'healthCheck',
   'shutdownTimeout',
+  'handshakeTimeout',
+  'backendTimeout',
 ] as const;
 const ROUTE_KEYS = ['host', 'path', 'backends', 'balance', 'mode', 'maxMessageSize', 'backendTls'] as const;
 const HEALTH_KEYS = [
@@ -234,5 +246,7 @@ export function checkProxyOptions(options: ProxyOptions) {
       checkInteger(WHAT, 'handshakesPerSecondPerIp', options.handshakesPerSecondPerIp, 0, MAX) ?? 0,
     healthCheck: checkHealth(options.healthCheck),
     shutdownTimeout: checkMilliseconds(WHAT, 'shutdownTimeout', options.shutdownTimeout) ?? 5000,
+    handshakeTimeout: checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout, 10) ?? 10_000,
+    backendTimeout: checkMilliseconds(WHAT, 'backendTimeout', options.backendTimeout, 10) ?? 10_000,
   };
 }

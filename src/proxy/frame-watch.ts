@@ -1,9 +1,16 @@
+import { encodeClosePayload } from '../protocol/close.js';
+import { CloseCode, Opcode } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/frame-encoder.js';
+import { frameHeaderLength, INVALID_LENGTH, readPayloadLength } from '../protocol/frame-header.js';
+import { MaskKeyPool } from '../protocol/mask.js';
+
 /**
  * Follows the frame boundaries of one direction of a WebSocket byte stream by
- * reading frame headers only (payloads are skipped, never copied). The proxy
- * needs this even when it splices: it may inject a Close frame of its own (1012
- * when a backend dies, 1001 on shutdown) only between two frames, and it must
- * know whether a Close frame already went by.
+ * reading frame headers only (payloads are skipped, never copied), with the
+ * protocol core's header reader. The proxy needs this even when it splices: it
+ * may inject a Close frame of its own (1012 when a backend dies, 1001 on
+ * shutdown) only between two frames, and it must know whether a Close frame
+ * already went by.
  *
  * In inspect mode the same walk yields per-message sizes and counts, and
  * enforces a message size limit.
@@ -12,17 +19,29 @@
 export interface FrameWatchEvents {
   /** A complete data message passed: its size in bytes (all fragments). */
   onMessage?(size: number): void;
-  /** The message being received exceeds maxMessageSize. */
-  onTooBig?(size: number): void;
+}
+
+/** Why the stream cannot be followed or passed on: the close code and reason to use. */
+export interface WatchViolation {
+  code: number;
+  reason: string;
+  /**
+   * Where in the pushed chunk the offending frame's header starts: the bytes
+   * before it are whole frames that may still be passed on. -1 when the header
+   * began in an earlier chunk.
+   */
+  offset: number;
 }
 
 export class FrameWatch {
   /** Payload bytes of the current frame still to pass. */
   private remaining = 0;
-  /** A header split across chunks. */
+  /** A header split across chunks (at most 13 bytes). */
   private partial: Buffer | null = null;
   private messageSize = 0;
-  /** True once a Close frame has passed completely. */
+  /** Set once the stream broke a rule: nothing after it can be followed. */
+  private failed = false;
+  /** True once a Close frame's header has passed. */
   closeSeen = false;
 
   constructor(
@@ -32,12 +51,14 @@ export class FrameWatch {
 
   /** True when the stream is between frames: a frame may be inserted here. */
   get atBoundary(): boolean {
-    return this.remaining === 0 && this.partial === null;
+    return this.remaining === 0 && this.partial === null && !this.failed;
   }
 
-  /** Observe a chunk; returns false if a limit was exceeded (the caller closes). */
-  push(chunk: Buffer): boolean {
+  /** Observe a chunk; returns a violation when the stream must be closed. */
+  push(chunk: Buffer): WatchViolation | undefined {
+    if (this.failed) return undefined;
     let data = chunk;
+    const carried = this.partial?.length ?? 0;
     if (this.partial) {
       data = Buffer.concat([this.partial, chunk]);
       this.partial = null;
@@ -50,63 +71,57 @@ export class FrameWatch {
         offset += take;
         continue;
       }
-      if (data.length - offset < 2) {
+      if (data.length - offset < 2 || data.length - offset < frameHeaderLength(data[offset + 1]!)) {
         this.partial = Buffer.from(data.subarray(offset));
-        return true;
+        return undefined;
       }
       const b0 = data[offset]!;
-      const b1 = data[offset + 1]!;
-      const len7 = b1 & 0x7f;
-      const headerLength = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
-      if (data.length - offset < headerLength) {
-        this.partial = Buffer.from(data.subarray(offset));
-        return true;
+      const length = readPayloadLength(data, offset);
+      /** Where this header starts in the caller's chunk. */
+      const at = offset - carried;
+      if (length === INVALID_LENGTH) {
+        return this.fail(
+          CloseCode.ProtocolError,
+          '64-bit payload length with the most significant bit set',
+          at,
+        );
       }
-      let length = len7;
-      if (len7 === 126) length = data.readUInt16BE(offset + 2);
-      else if (len7 === 127)
-        length = data.readUInt32BE(offset + 2) * 0x100000000 + data.readUInt32BE(offset + 6);
-      offset += headerLength;
+      if (length > Number.MAX_SAFE_INTEGER) return this.fail(CloseCode.MessageTooBig, 'frame too big', at);
+      offset += frameHeaderLength(data[offset + 1]!);
       this.remaining = length;
       const opcode = b0 & 0x0f;
-      const fin = (b0 & 0x80) !== 0;
-      if (opcode === 0x8) this.closeSeen = true;
-      if (opcode < 0x8) {
+      if (opcode === Opcode.Close) this.closeSeen = true;
+      if (opcode < Opcode.Close) {
         this.messageSize += length;
         if (this.maxMessageSize > 0 && this.messageSize > this.maxMessageSize) {
-          this.events.onTooBig?.(this.messageSize);
-          return false;
+          return this.fail(CloseCode.MessageTooBig, 'message too big for this route', at);
         }
-        if (fin) {
+        if (b0 & 0x80) {
           this.events.onMessage?.(this.messageSize);
           this.messageSize = 0;
         }
       }
     }
-    return true;
+    return undefined;
+  }
+
+  private fail(code: number, reason: string, at: number): WatchViolation {
+    this.failed = true;
+    return { code, reason, offset: at >= 0 ? at : -1 };
   }
 }
 
-/** An unmasked (server-to-client) Close frame. */
-export function serverCloseFrame(code: number, reason: string): Buffer {
-  const reasonBytes = Buffer.from(reason);
-  const frame = Buffer.alloc(4 + reasonBytes.length);
-  frame[0] = 0x88;
-  frame[1] = 2 + reasonBytes.length;
-  frame.writeUInt16BE(code, 2);
-  reasonBytes.copy(frame, 4);
-  return frame;
-}
+const maskKeys = new MaskKeyPool();
 
-/** A masked (client-to-server) Close frame, for closing a backend on the client's behalf. */
-export function clientCloseFrame(code: number, reason: string, key: Buffer): Buffer {
-  const payload = Buffer.alloc(2 + Buffer.byteLength(reason));
-  payload.writeUInt16BE(code, 0);
-  payload.write(reason, 2);
-  const frame = Buffer.alloc(6 + payload.length);
-  frame[0] = 0x88;
-  frame[1] = 0x80 | payload.length;
-  key.copy(frame, 2, 0, 4);
-  for (let i = 0; i < payload.length; i++) frame[6 + i] = payload[i]! ^ key[i & 3]!;
-  return frame;
+/**
+ * A Close frame of the proxy's own, built by the core's encoder: masked when it
+ * goes to a backend on a client's behalf (RFC 6455 section 5.3), unmasked to a client.
+ */
+export function closeFrame(code: number, reason: string, toBackend: boolean): Buffer {
+  const parts = encodeFrame(Opcode.Close, encodeClosePayload(code, reason), {
+    fin: true,
+    rsv1: false,
+    maskKeys: toBackend ? maskKeys : undefined,
+  });
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

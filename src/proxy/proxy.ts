@@ -1,26 +1,32 @@
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
 import { validateClientRequest } from '../protocol/handshake.js';
 import { handleAdminRequest } from './admin.js';
 import { Backend } from './backend.js';
+import { requestUpgrade } from './backend-handshake.js';
 import { Balancer } from './balancer.js';
 import { checkProxyOptions, type ProxyOptions, type ResolvedRoute } from './config.js';
 import { EdgeGuard } from './edge-guard.js';
-import { FORWARDING_HEADERS, forwardingHeaders } from './forwarded.js';
+import { forwardingHeaders, hostProblem, upgradeRequestHead } from './forwarded.js';
+import { forwardHttp } from './http-forward.js';
+import type { ProxyLogEvent } from './log.js';
+import { readTarget } from './request-target.js';
 import { ProxySession } from './session.js';
 
 export type { ProxyOptions, RouteOptions } from './config.js';
+export type { ProxyLogEvent } from './log.js';
 
 /**
  * A WebSocket-aware reverse proxy and load balancer. It answers bad handshakes
  * itself (400/426), applies the edge rules and limits, picks a backend for the
  * route, forwards the handshake with X-Forwarded-For, -Proto, -Host and Forwarded added, and after
  * the backend's 101 relays bytes both ways (see session.ts). Plain HTTP
- * requests are proxied too, so an app and its WebSocket endpoints share a port.
+ * requests are proxied too (http-forward.ts), so an app and its WebSocket endpoints share a port.
+ *
+ * Events: 'log' (ProxyLogEvent): ejections, readmissions, 503s, backend failures.
  */
 
 interface Route extends Omit<ResolvedRoute, 'backends'> {
@@ -28,9 +34,8 @@ interface Route extends Omit<ResolvedRoute, 'backends'> {
   balancer: Balancer<Backend>;
 }
 
-/** Most bytes of a backend's handshake answer kept before giving up (502). */
-const MAX_RESPONSE_HEAD = 16 * 1024;
-const BACKEND_TIMEOUT_MS = 10_000;
+/** How long a refused client may keep its connection open to read our answer. */
+const REFUSAL_LINGER_MS = 5000;
 
 export class ReverseProxy extends EventEmitter {
   readonly server: http.Server | https.Server;
@@ -51,22 +56,23 @@ export class ReverseProxy extends EventEmitter {
     this.options = checkProxyOptions(options);
     this.guard = new EdgeGuard(this.options);
     this.routes = this.options.routes.map((route) => {
-      const backends = route.backends.map(
-        (url) =>
-          new Backend(
-            url,
-            route.backendTls,
-            this.options.healthCheck?.unhealthyThreshold ?? 1,
-            this.options.healthCheck?.healthyThreshold ?? 1,
-          ),
-      );
+      const backends = route.backends.map((url) => this.newBackend(url, route.backendTls));
       return { ...route, backends, balancer: new Balancer(route.algorithm, backends) };
     });
     if (this.options.healthCheck) {
       for (const route of this.routes)
         for (const b of route.backends) b.startChecks(this.options.healthCheck);
     }
-    this.server = this.options.tls ? https.createServer(this.options.tls) : http.createServer();
+    // The same head deadline as standalone servers (slowloris): Node checks it every
+    // connectionsCheckingInterval, so that is kept well below the deadline.
+    const timeout = this.options.handshakeTimeout;
+    const limits: http.ServerOptions = {
+      headersTimeout: timeout,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(timeout / 4))),
+    };
+    this.server = this.options.tls
+      ? https.createServer({ handshakeTimeout: timeout, ...limits, ...this.options.tls })
+      : http.createServer(limits);
     // Every path that starts from a request handles its own faults: a throw or
     // rejection escaping here would take the whole process (and every client) down.
     this.server.on('request', (req, res) => {
@@ -79,10 +85,34 @@ export class ReverseProxy extends EventEmitter {
     this.server.on('upgrade', (req, socket: Duplex, head) => {
       this.proxyUpgrade(req, socket, head).catch((error) => this.internalError(socket, error));
     });
-    this.server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      // Node's own answers, which a 'clientError' listener replaces: 408 for a head
+      // that took too long, 431 for one too large, 400 for anything malformed.
+      const status =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      (socket as net.Socket).destroySoon();
     });
+    if (this.options.tls) this.server.on('tlsClientError', (_error, socket) => socket.destroy());
+  }
+
+  private newBackend(url: URL, backendTls: ResolvedRoute['backendTls']): Backend {
+    const backend = new Backend(
+      url,
+      backendTls,
+      this.options.healthCheck?.unhealthyThreshold ?? 1,
+      this.options.healthCheck?.healthyThreshold ?? 1,
+    );
+    backend.onStateChange = (healthy, reason) =>
+      this.log({ type: healthy ? 'backend-up' : 'backend-down', backend: backend.id, reason });
+    return backend;
+  }
+
+  private log(event: ProxyLogEvent): void {
+    this.emit('log', event);
   }
 
   listen(port = this.options.port, host = this.options.host): Promise<net.AddressInfo> {
@@ -121,12 +151,7 @@ export class ReverseProxy extends EventEmitter {
       throw new TypeError(`backend must be a ws://, wss://, http:// or https:// URL; got ${url}`);
     }
     if (target.backends.some((b) => b.id === parsed.href)) return;
-    const backend = new Backend(
-      parsed,
-      target.backendTls,
-      this.options.healthCheck?.unhealthyThreshold ?? 1,
-      this.options.healthCheck?.healthyThreshold ?? 1,
-    );
+    const backend = this.newBackend(parsed, target.backendTls);
     if (this.options.healthCheck) backend.startChecks(this.options.healthCheck);
     target.backends.push(backend);
     target.balancer.setBackends(target.backends);
@@ -191,12 +216,14 @@ export class ReverseProxy extends EventEmitter {
 
   private refuse(
     socket: Duplex,
+    req: http.IncomingMessage,
     reason: string,
     status: number,
     message: string,
     headers: Record<string, string | number> = {},
   ): void {
     this.counters.refused[reason] = (this.counters.refused[reason] ?? 0) + 1;
+    if (status === 503) this.logUnavailable(req, reason);
     if (!socket.writable) return void socket.destroy();
     const extra = Object.entries(headers)
       .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -205,16 +232,28 @@ export class ReverseProxy extends EventEmitter {
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
         `Content-Length: ${Buffer.byteLength(message)}\r\n${extra}\r\n${message}`,
     );
+    lingerThenDestroy(socket);
+  }
+
+  private logUnavailable(req: http.IncomingMessage, reason: string): void {
+    this.log({
+      type: 'unavailable',
+      status: 503,
+      reason,
+      path: readTarget(req.url).path,
+      client: this.guard.clientIp(req),
+    });
   }
 
   /** A fault of ours while handling a request: 500 if nothing was sent yet, else drop the connection. */
   private internalError(socket: Duplex | null, error: unknown, res?: http.ServerResponse): void {
     this.counters.refused['internal-error'] = (this.counters.refused['internal-error'] ?? 0) + 1;
-    this.emit('internal-error', error);
+    this.log({ type: 'internal-error', reason: error instanceof Error ? error.message : String(error) });
     if (res && !res.headersSent) {
       res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' }).end('internal error\n');
     } else if (!res && socket?.writable) {
       socket.end('HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      lingerThenDestroy(socket);
     } else {
       socket?.destroy();
     }
@@ -223,13 +262,17 @@ export class ReverseProxy extends EventEmitter {
   private async proxyUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     if (this.closing)
-      return this.refuse(socket, 'shutting-down', 503, 'proxy shutting down', { 'Retry-After': 5 });
+      return this.refuse(socket, req, 'shutting-down', 503, 'proxy shutting down', { 'Retry-After': 5 });
+    const badHost = hostProblem(req);
+    if (badHost) return this.refuse(socket, req, 'bad-host', 400, badHost);
     const route = this.match(req);
-    if (!route) return this.refuse(socket, 'no-route', 404, `no route for ${req.url}`);
+    if (!route) return this.refuse(socket, req, 'no-route', 404, `no route for ${req.url}`);
     const check = validateClientRequest(req);
-    if (!check.ok) return this.refuse(socket, 'bad-handshake', check.status, check.reason, check.headers);
+    if (!check.ok)
+      return this.refuse(socket, req, 'bad-handshake', check.status, check.reason, check.headers);
     const verdict = await this.guard.admit(req);
-    if (verdict) return this.refuse(socket, verdict.reason, verdict.status, verdict.message, verdict.headers);
+    if (verdict)
+      return this.refuse(socket, req, verdict.reason, verdict.status, verdict.message, verdict.headers);
     if (socket.destroyed) return; // the client left while the auth hook ran
     const release = this.guard.hold(req);
     socket.once('close', release);
@@ -245,6 +288,12 @@ export class ReverseProxy extends EventEmitter {
     return undefined;
   }
 
+  /**
+   * Ask a backend for the 101; on failure try the next one (each at most once).
+   * `head` (frames the client sent with its request) reaches the backend only
+   * after its 101, through the session's frame watcher, so inspect-mode limits
+   * and frame boundaries hold for them too.
+   */
   private connectBackend(
     route: Route,
     req: http.IncomingMessage,
@@ -254,75 +303,55 @@ export class ReverseProxy extends EventEmitter {
   ): void {
     const backend = this.pickBackend(route, req, tried);
     if (!backend) {
-      return this.refuse(socket, 'no-backend', 503, 'no healthy backend; try again later', {
+      return this.refuse(socket, req, 'no-backend', 503, 'no healthy backend; try again later', {
         'Retry-After': 5,
       });
     }
     tried.add(backend);
-    const upstream = backend.secure
-      ? tls.connect({
-          host: backend.host,
-          port: backend.port,
-          servername: backend.tlsOptions.servername ?? (net.isIP(backend.host) ? undefined : backend.host),
-          ca: backend.tlsOptions.ca,
-          rejectUnauthorized: backend.tlsOptions.rejectUnauthorized ?? true,
-          ALPNProtocols: ['http/1.1'],
-        })
-      : net.connect({ host: backend.host, port: backend.port });
-    upstream.setNoDelay(true);
-    upstream.setTimeout(BACKEND_TIMEOUT_MS);
-    let answered = false;
-    let abandoned = false;
-    const fail = (why: string) => {
-      if (answered) return;
-      answered = true;
-      upstream.destroy();
-      if (abandoned) return; // the client left first: not the backend's fault
-      backend.handshakes.failed++;
-      backend.recordFailure();
-      if (socket.destroyed) return;
-      // Another backend may do: try each at most once.
-      if (tried.size < route.backends.length) {
-        try {
-          return this.connectBackend(route, req, socket, head, tried);
-        } catch (error) {
-          return this.internalError(socket, error);
+    const requestHead = upgradeRequestHead(req, this.forwardingFor(req));
+    const attempt = requestUpgrade(backend, requestHead, this.options.backendTimeout, (outcome) => {
+      socket.off('close', abandon);
+      if (outcome.kind === 'failed') {
+        backend.handshakes.failed++;
+        backend.recordFailure(outcome.why);
+        const status = outcome.timedOut ? 504 : 502;
+        this.log({ type: 'backend-failure', backend: backend.id, status, reason: outcome.why });
+        if (socket.destroyed) return;
+        if (tried.size < route.backends.length) {
+          try {
+            return this.connectBackend(route, req, socket, head, tried);
+          } catch (error) {
+            return this.internalError(socket, error);
+          }
         }
+        return this.refuse(
+          socket,
+          req,
+          outcome.timedOut ? 'backend-timeout' : 'backend-error',
+          status,
+          `backend unavailable: ${outcome.why}`,
+        );
       }
-      this.refuse(socket, 'backend-error', 502, `backend unavailable: ${why}`);
-    };
-    upstream.once('error', (error) => fail(error.message));
-    upstream.once('timeout', () => fail('timed out'));
-    upstream.once('close', () => fail('the backend closed the connection before answering'));
-    upstream.once(backend.secure ? 'secureConnect' : 'connect', () => {
-      upstream.write(this.requestHead(req));
-      if (head.length > 0) upstream.write(head);
-    });
-    let response: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      response = response.length ? Buffer.concat([response, chunk]) : chunk;
-      const end = response.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (response.length > MAX_RESPONSE_HEAD) fail('handshake answer too large');
-        return;
-      }
-      answered = true;
-      upstream.off('data', onData);
-      upstream.setTimeout(0);
       backend.recordSuccess();
-      const status = Number(response.subarray(9, 12).toString('latin1'));
-      if (status !== 101) {
-        // The backend said no: its answer goes to the client as it is.
+      const { upstream } = outcome;
+      if (outcome.status !== 101) {
+        // The backend said no: its answer goes to the client as it is, within the same deadline.
         backend.handshakes.refused++;
         this.counters.refused['backend-refused'] = (this.counters.refused['backend-refused'] ?? 0) + 1;
-        socket.write(response);
+        const cut = setTimeout(() => {
+          upstream.destroy();
+          socket.destroy();
+        }, this.options.backendTimeout);
+        upstream.once('close', () => clearTimeout(cut));
+        socket.once('close', () => upstream.destroy());
+        socket.write(outcome.head);
+        if (outcome.rest.length > 0) socket.write(outcome.rest);
         upstream.pipe(socket);
-        upstream.on('error', () => socket.destroy());
         return;
       }
       backend.handshakes.accepted++;
       this.counters.accepted++;
-      socket.write(response.subarray(0, end + 4));
+      socket.write(outcome.head);
       const session = new ProxySession(
         socket,
         upstream,
@@ -333,30 +362,25 @@ export class ReverseProxy extends EventEmitter {
         (s) => this.sessions.delete(s),
       );
       this.sessions.add(session);
-      session.begin(response.subarray(end + 4));
-    };
-    upstream.on('data', onData);
-    socket.once('close', () => {
-      if (answered) return;
-      abandoned = true;
-      upstream.destroy();
+      session.begin(outcome.rest, head);
     });
+    // The client left before the backend answered: not the backend's fault.
+    const abandon = () => attempt.abandon();
+    socket.once('close', abandon);
   }
 
-  /** The client's request head for the backend, with our forwarding headers. */
-  private requestHead(req: http.IncomingMessage): string {
-    let out = `${req.method} ${req.url} HTTP/1.1\r\n`;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (!FORWARDING_HEADERS.has(raw[i]!.toLowerCase())) out += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    }
-    for (const [name, value] of Object.entries(forwardingHeaders(req, this.guard.trusts(req)))) {
-      out += `${name}: ${value}\r\n`;
-    }
-    return `${out}\r\n`;
+  /** Our forwarding headers for a request (X-Forwarded-*, Forwarded, X-Real-IP). */
+  private forwardingFor(req: http.IncomingMessage): Record<string, string> {
+    return forwardingHeaders(req, this.guard.trusts(req), this.guard.clientIp(req));
   }
 
   private proxyHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const badHost = hostProblem(req);
+    if (badHost) {
+      this.counters.refused['bad-host'] = (this.counters.refused['bad-host'] ?? 0) + 1;
+      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end(`${badHost}\n`);
+      return;
+    }
     const route = this.match(req);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`no route for ${req.url}\n`);
@@ -364,60 +388,29 @@ export class ReverseProxy extends EventEmitter {
     }
     const backend = this.pickBackend(route, req, new Set());
     if (!backend) {
+      this.logUnavailable(req, 'no-backend');
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('no healthy backend\n');
       return;
     }
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (!FORWARDING_HEADERS.has(name) && !HOP_BY_HOP.has(name)) headers[name] = value;
-    }
-    Object.assign(headers, forwardingHeaders(req, this.guard.trusts(req)));
-    const upstream = (backend.secure ? https : http).request({
-      host: backend.host,
-      port: backend.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      ...(backend.secure
-        ? { ca: backend.tlsOptions.ca, rejectUnauthorized: backend.tlsOptions.rejectUnauthorized ?? true }
-        : {}),
+    forwardHttp(req, res, backend, {
+      backendTimeout: this.options.backendTimeout,
+      forwardingHeaders: (r) => this.forwardingFor(r),
+      report: (event) => this.log(event),
     });
-    upstream.on('response', (answer) => {
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(answer.headers))
-        if (!HOP_BY_HOP.has(name)) out[name] = value;
-      try {
-        res.writeHead(answer.statusCode ?? 502, out);
-      } catch (error) {
-        // A status or header Node will not send on (a backend's fault, not the client's).
-        answer.destroy();
-        backend.recordFailure();
-        res
-          .writeHead(502, { 'content-type': 'text/plain' })
-          .end(`bad gateway: ${(error as Error).message}\n`);
-        return;
-      }
-      answer.pipe(res);
-    });
-    upstream.on('error', (error) => {
-      backend.recordFailure();
-      if (!res.headersSent)
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway: ${error.message}\n`);
-      else res.destroy();
-    });
-    req.pipe(upstream);
   }
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-]);
+/**
+ * End a refused connection: the answer is written, input is read and dropped
+ * (unread input would turn our close into a reset that can eat the answer), and
+ * a client that never closes its side is dropped after a while.
+ */
+function lingerThenDestroy(socket: Duplex): void {
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
 
 function hashKeyOf(
   key: NonNullable<ResolvedRoute['hashKey']>,

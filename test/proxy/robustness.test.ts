@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as net from 'node:net';
 import { after, describe, test } from 'node:test';
+import { encodeFrame } from '../../src/protocol/frame-encoder.js';
+import { MaskKeyPool } from '../../src/protocol/mask.js';
 import type { ProxyOptions } from '../../src/proxy/proxy.js';
-import { HANDSHAKE, rawExchange } from '../node/net-helpers.js';
+import { HANDSHAKE, rawClient, rawExchange } from '../node/net-helpers.js';
 import { startBackend, startProxy, tripWire } from './helpers.js';
 
 /**
@@ -41,6 +45,10 @@ async function adminFor(proxy: {
   return (admin.address() as AddressInfo).port;
 }
 
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
+
 /** A tick for rejections and exceptions raised by the last exchange to surface. */
 const settle = () => new Promise((r) => setImmediate(r));
 
@@ -72,5 +80,223 @@ describe('proxy: remote crashes (issue 11, crashes 2 and 3)', () => {
     assert.match(status, /^HTTP\/1\.1 200 /);
     await settle();
     assert.deepEqual(wire.escaped, []);
+  });
+});
+
+/** Resolve with `promise`, or fail naming `what` when it takes more than a generous bound. */
+function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+const maskKeys = new MaskKeyPool();
+/** A masked client frame. */
+function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  return Buffer.concat(encodeFrame(opcode, payload, { fin, rsv1: false, maskKeys }));
+}
+
+/** The close code of the first Close frame (unmasked, from the proxy) in `bytes`, if any. */
+function closeCodeIn(bytes: Buffer): number | undefined {
+  let at = 0;
+  while (at + 2 <= bytes.length) {
+    const len7 = bytes[at + 1]! & 0x7f;
+    const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+    const length =
+      len7 === 126 ? bytes.readUInt16BE(at + 2) : len7 === 127 ? Number(bytes.readBigUInt64BE(at + 2)) : len7;
+    const start = at + 2 + ext;
+    if ((bytes[at]! & 0x0f) === 0x8) return length >= 2 ? bytes.readUInt16BE(start) : 1005;
+    at = start + length;
+  }
+  return undefined;
+}
+
+describe('proxy: connections that end badly are cut (issue 11, item 8)', () => {
+  test('a client that sends FIN without a Close frame: the backend gets 1001 and both sockets close', async () => {
+    const b = await backend();
+    const { port, proxy } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    const backendClosed = new Promise<number>((resolve) =>
+      b.wss.once('connection', (ws) => ws.once('close', (code) => resolve(code))),
+    );
+    const client = await rawClient(port);
+    await client.waitFor((bytes) => bytes.includes('hello from b0'));
+    const clientClosed = once(client.socket, 'close');
+    client.socket.end(); // FIN, no Close frame, and the socket stays readable
+    assert.equal(await within(backendClosed, 'the backend hears of it'), 1001);
+    await within(clientClosed, 'the proxy closes its side (no CLOSE-WAIT)');
+    await within(
+      until(() => proxy.stats().connections === 0),
+      'the session ends',
+    );
+  });
+
+  test('a client FIN after its Close frame: the backend closes normally, the proxy does not wait', async () => {
+    const b = await backend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    const backendClosed = new Promise<number>((resolve) =>
+      b.wss.once('connection', (ws) => ws.once('close', (code) => resolve(code))),
+    );
+    const client = await rawClient(port);
+    await client.waitFor((bytes) => bytes.includes('hello from b0'));
+    const clientClosed = once(client.socket, 'close');
+    client.socket.end(clientFrame(0x8, Buffer.from([0x03, 0xe8])));
+    assert.equal(await within(backendClosed, 'the backend closes'), 1000);
+    await within(clientClosed, 'the client socket closes');
+    assert.equal(closeCodeIn(client.frames()), 1000, 'the backend answered the Close');
+  });
+
+  test('an aborted plain-HTTP upload is aborted upstream at once', async () => {
+    let upstreamRequest: http.IncomingMessage | undefined;
+    let markReceived: () => void = () => {};
+    let markClosed: (complete: boolean) => void = () => {};
+    const received = { promise: new Promise<void>((r) => (markReceived = r)) };
+    const upstreamClosed = { promise: new Promise<boolean>((r) => (markClosed = r)) };
+    const uploads = http.createServer((req) => {
+      upstreamRequest = req;
+      req.once('data', () => markReceived());
+      req.on('close', () => markClosed(req.complete));
+    });
+    await new Promise<void>((r) => uploads.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      uploads.closeAllConnections();
+      await new Promise((r) => uploads.close(r));
+    });
+    const { port } = await proxyFor({
+      routes: [{ backends: [`http://127.0.0.1:${(uploads.address() as AddressInfo).port}`] }],
+    });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(
+      `POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`,
+    );
+    await within(received.promise, 'the upload reaches the backend');
+    socket.destroy();
+    assert.equal(await within(upstreamClosed.promise, 'the upstream request is aborted'), false);
+    assert.ok(upstreamRequest);
+  });
+
+  test('a backend dripping its 101 a byte at a time is cut at the deadline (504), not kept alive by each byte', async () => {
+    const drips: NodeJS.Timeout[] = [];
+    const dripper = net.createServer((socket) => {
+      socket.on('error', () => {});
+      const answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n';
+      let i = 0;
+      socket.once('data', () => {
+        const timer = setInterval(() => socket.write(answer[i++ % answer.length]!), 20);
+        drips.push(timer);
+        socket.on('close', () => clearInterval(timer));
+      });
+    });
+    await new Promise<void>((r) => dripper.listen(0, '127.0.0.1', r));
+    const dripperClosed = new Promise((resolve) =>
+      dripper.once('connection', (s) => s.once('close', resolve)),
+    );
+    cleanups.push(async () => {
+      for (const t of drips) clearInterval(t);
+      await new Promise((r) => dripper.close(r));
+    });
+    const { port, proxy } = await proxyFor({
+      routes: [{ backends: [`ws://127.0.0.1:${(dripper.address() as AddressInfo).port}`] }],
+      backendTimeout: 300,
+    });
+    const answer = await rawExchange(port, HANDSHAKE('/'), 30_000);
+    assert.match(answer, /^HTTP\/1\.1 504 /);
+    await within(dripperClosed, 'the backend connection is closed');
+    assert.equal(proxy.stats().refused['backend-timeout'], 1);
+  });
+
+  test('slowloris on the listener: a head not complete within handshakeTimeout gets 408 and is closed', async () => {
+    const b = await backend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }], handshakeTimeout: 300 });
+    const silent = rawExchange(port, '', 30_000);
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let got = '';
+    socket.on('data', (d) => (got += d));
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const drip = setInterval(() => socket.write('X-Drip: 1\r\n'), 20);
+    await within(once(socket, 'close'), 'the dripping client is cut');
+    clearInterval(drip);
+    assert.match(got, /^HTTP\/1\.1 408 /);
+    assert.match(await silent, /^HTTP\/1\.1 408 |^$/);
+  });
+});
+
+describe('proxy: spoofing and policy bypass (issue 11, items 9 and 10)', () => {
+  test('a Host that would add to Forwarded gets 400; good ones are quoted and escaped per RFC 7239', async () => {
+    const b = await backend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    for (const host of ['x";for=6.6.6.6', 'x,for=6.6.6.6', 'a b', 'x:99999', 'x\\"']) {
+      const handshake = HANDSHAKE('/').replace('Host: 127.0.0.1', `Host: ${host}`);
+      assert.match(await rawExchange(port, handshake), /^HTTP\/1\.1 400 /, `upgrade with Host ${host}`);
+      const get = `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+      assert.match(await rawExchange(port, get), /^HTTP\/1\.1 400 /, `GET with Host ${host}`);
+    }
+    const twice = HANDSHAKE('/').replace('Host: 127.0.0.1', 'Host: 127.0.0.1\r\nHost: other');
+    assert.match(await rawExchange(port, twice), /^HTTP\/1\.1 400 /);
+    assert.equal(b.upgrades.length, 0, 'none reached the backend');
+    for (const host of [
+      'chat.example.com',
+      'chat.example.com.:8080',
+      '[::1]:80',
+      '10.0.0.1',
+      'xn--bcher-kva.example',
+    ]) {
+      const handshake = HANDSHAKE('/').replace('Host: 127.0.0.1', `Host: ${host}`);
+      assert.match(await rawExchange(port, handshake, 300), /^HTTP\/1\.1 101 /, host);
+      assert.equal(b.upgrades.at(-1)!.forwarded, `for=127.0.0.1;proto=http;host="${host}"`);
+    }
+  });
+
+  test('X-Real-IP from a client is replaced like the other forwarding headers', async () => {
+    const b = await backend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    await rawExchange(port, HANDSHAKE('/', 'X-Real-IP: 6.6.6.6\r\n'), 300);
+    assert.equal(b.upgrades.at(-1)!['x-real-ip'], '127.0.0.1');
+    const answer = await rawExchange(
+      port,
+      'GET /ip HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Real-IP: 6.6.6.6\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.equal(b.requests.at(-1)!['x-real-ip'], '127.0.0.1');
+  });
+
+  test('inspect mode: a frame in the same packet as the upgrade request is held to maxMessageSize', async () => {
+    const b = await backend();
+    let messages = 0;
+    b.wss.on('connection', (ws) => ws.on('message', () => messages++));
+    const { port } = await proxyFor({
+      routes: [{ backends: [b.url], mode: 'inspect', maxMessageSize: 1024 }],
+    });
+    const big = clientFrame(0x2, Buffer.alloc(64 * 1024, 7));
+    const answer = Buffer.from(
+      await rawExchange(port, Buffer.concat([Buffer.from(HANDSHAKE('/')), big])),
+      'latin1',
+    );
+    const head = answer.indexOf('\r\n\r\n');
+    assert.match(answer.toString('latin1', 0, 12), /^HTTP\/1\.1 101/);
+    assert.equal(closeCodeIn(answer.subarray(head + 4)), 1009);
+    assert.equal(messages, 0, 'the oversized message did not reach the backend');
+    const small = clientFrame(0x1, Buffer.from('early and small'));
+    const echoed = await rawExchange(port, Buffer.concat([Buffer.from(HANDSHAKE('/')), small]), 500);
+    assert.match(echoed, /early and small/, 'a small early frame still goes through');
+  });
+
+  test('a 64-bit frame length with the top bit set is a protocol error (1002), in splice mode too', async () => {
+    const b = await backend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    const backendClosed = new Promise<number>((resolve) =>
+      b.wss.once('connection', (ws) => ws.once('close', (code) => resolve(code))),
+    );
+    const client = await rawClient(port);
+    await client.waitFor((bytes) => bytes.includes('hello from b0'));
+    client.socket.write(Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4]));
+    await client.waitFor(() => closeCodeIn(client.frames()) !== undefined);
+    assert.equal(closeCodeIn(client.frames()), 1002);
+    assert.equal(await within(backendClosed, 'the backend is closed'), 1001);
   });
 });

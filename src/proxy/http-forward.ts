@@ -1,0 +1,116 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Backend } from './backend.js';
+import { FORWARDING_HEADERS } from './forwarded.js';
+import type { ProxyLogEvent } from './log.js';
+
+/**
+ * Plain HTTP requests through the proxy (so an app and its WebSocket endpoints
+ * share a port). The request body streams to the backend and the answer back;
+ * when either side goes away the other is cut at once (an aborted upload is
+ * aborted upstream, a client that leaves mid-download stops the backend's
+ * answer), and the backend must start answering within a deadline (504).
+ */
+
+export interface HttpForwardContext {
+  backendTimeout: number;
+  /** Our X-Forwarded-* and Forwarded headers for this request. */
+  forwardingHeaders(req: http.IncomingMessage): Record<string, string>;
+  report(event: ProxyLogEvent): void;
+}
+
+/** RFC 9110 section 7.6.1: connection-specific fields are not forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+/** Headers to pass on: without hop-by-hop ones, including those the Connection header names. */
+function endToEnd(
+  headers: http.IncomingHttpHeaders,
+  drop: Set<string> = new Set(),
+): http.OutgoingHttpHeaders {
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase()),
+  );
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HOP_BY_HOP.has(name) && !named.has(name) && !drop.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+export function forwardHttp(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  backend: Backend,
+  context: HttpForwardContext,
+): void {
+  const headers = endToEnd(req.headers, FORWARDING_HEADERS);
+  Object.assign(headers, context.forwardingHeaders(req));
+  const upstream = (backend.secure ? https : http).request({
+    host: backend.host,
+    port: backend.port,
+    method: req.method,
+    path: req.url,
+    headers,
+    ...(backend.secure
+      ? { ca: backend.tlsOptions.ca, rejectUnauthorized: backend.tlsOptions.rejectUnauthorized ?? true }
+      : {}),
+  });
+  let clientGone = false;
+  let timedOut = false;
+  // A deadline for the answer's head, not an idle timeout (a dripping backend is cut too).
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    upstream.destroy(new Error(`no answer within ${context.backendTimeout} ms`));
+  }, context.backendTimeout);
+  upstream.on('response', (answer) => {
+    clearTimeout(deadline);
+    answer.on('error', () => res.destroy());
+    try {
+      res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
+    } catch (error) {
+      // A status or header Node will not send on: the backend's fault, not the client's.
+      answer.destroy();
+      backendFailed(502, `invalid answer: ${(error as Error).message}`);
+      return;
+    }
+    answer.pipe(res);
+  });
+  const backendFailed = (status: number, why: string) => {
+    backend.recordFailure();
+    context.report({ type: 'backend-failure', backend: backend.id, status, reason: why });
+    if (!res.headersSent) {
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`bad gateway: ${why}\n`);
+    } else {
+      res.destroy();
+    }
+  };
+  upstream.on('error', (error) => {
+    clearTimeout(deadline);
+    if (clientGone) return; // we cut it because the client left: not the backend's fault
+    backendFailed(timedOut ? 504 : 502, error.message);
+  });
+  // The client left before its request was complete (an aborted upload), or
+  // before the answer was complete: the backend must not wait for either.
+  req.on('close', () => {
+    if (req.complete) return;
+    clientGone = true;
+    upstream.destroy();
+  });
+  res.on('close', () => {
+    if (res.writableFinished) return;
+    clientGone = true;
+    upstream.destroy();
+  });
+  req.on('error', () => {});
+  req.pipe(upstream);
+}
