@@ -140,17 +140,21 @@ function clusterConnection(settings: ConnectionSettings, events: ConnectionEvent
   const address = (node: { host: string; port: number }) => `${node.host}:${node.port}`;
   cluster.on('error', (err: Error) => events.error(err));
   cluster.on('node-error', (err: Error) => events.error(err));
-  const markLost = (node: { host: string; port: number }) => {
+  // 'reconnecting' = a connection was lost unexpectedly. It ends either with 'ready' (node-redis
+  // resubscribed its channels first) or with the client's end (node-redis moved its listeners to
+  // another node after a topology change). Either way the channels must catch up from history.
+  // An end without a loss is routine (node-redis closes a pub/sub client whose last channel left).
+  cluster.on('node-reconnecting', (node: { host: string; port: number }) => {
     lost.add(address(node));
     events.state();
-  };
-  cluster.on('node-reconnecting', markLost);
-  cluster.on('node-disconnect', markLost);
-  cluster.on('node-ready', (node: { host: string; port: number }) => {
+  });
+  const regained = (node: { host: string; port: number }) => {
     const wasLost = lost.delete(address(node));
     events.state();
     if (wasLost) setImmediate(() => events.resubscribed());
-  });
+  };
+  cluster.on('node-ready', regained);
+  cluster.on('node-disconnect', regained);
   const ready = () => cluster.isReady && lost.size === 0;
   return {
     async connect() {
