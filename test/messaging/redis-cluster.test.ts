@@ -13,9 +13,21 @@ import { history, startEngine } from './redis-helpers.js';
  * (the `{channel}` tag), so each function call runs on the master that owns it.
  * Two engines = two nodes of the application, each with its own cluster client.
  */
+const runnable = findBinary('redis-server') !== null || inCI;
+let cluster: RedisClusterServers;
+const cleanups: (() => unknown)[] = [];
+if (runnable) {
+  // One cluster for the file (creating one takes a few seconds).
+  before(async () => {
+    cluster = await startRedisCluster({ after: (fn) => cleanups.push(fn) });
+  });
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+}
+
 test('Redis Cluster (3 masters): publish, subscribe, recover — plain and sharded pub/sub', async (t) => {
   if (!haveRedis(t)) return;
-  const cluster = await startRedisCluster(t);
   // Channels spread over the three masters (checked below), plus names that need escaping.
   const channels = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'a}b', ''];
   const owners = new Set<string>();
@@ -85,15 +97,7 @@ function ownerOf(shards: string, slot: number): string {
 }
 
 /** The shared engine contract on the cluster with sharded pub/sub (per-shard subscriber connections). */
-if (findBinary('redis-server') || inCI) {
-  let cluster: RedisClusterServers;
-  const cleanups: (() => unknown)[] = [];
-  before(async () => {
-    cluster = await startRedisCluster({ after: (fn) => cleanups.push(fn) });
-  });
-  after(async () => {
-    for (const fn of cleanups.reverse()) await fn();
-  });
+if (runnable) {
   runEngineContract(
     'redis cluster (sharded pub/sub)',
     () =>

@@ -16,7 +16,6 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { ErrorReply } from 'redis';
 import {
   type Engine,
   type EngineHandler,
@@ -28,24 +27,14 @@ import {
   type PublishRequest,
 } from '../engine.js';
 import type { ClientInfo, Publication } from '../protocol.js';
+import { CommandRunner, toEngineError } from './commands.js';
 import { createConnection, type RedisConnection } from './connection.js';
 import { Fn, LIBRARY_CODE } from './functions.js';
-import {
-  type ChannelKeys,
-  channelKeys,
-  decodeFeedMessage,
-  decodePresenceValue,
-  encodePresenceEvent,
-  encodePresenceValue,
-  toPublication,
-} from './keys.js';
+import { type ChannelKeys, channelKeys, decodeFeedMessage, toPublication } from './keys.js';
 import { type RedisEngineOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RedisPresence } from './presence.js';
 
 const DEFAULT_IDEMPOTENCY_TTL_MS = 5 * 60_000;
-
-/** Redis error replies that mean "not now" rather than "wrong request". */
-const TEMPORARY_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MOVED|ASK)\b/;
-const MISSING_FUNCTION = /Function not found/i;
 
 export class RedisEngine implements Engine {
   readonly name = 'redis';
@@ -56,19 +45,24 @@ export class RedisEngine implements Engine {
   #closing: Promise<void> | undefined;
   #lastReady = false;
   #resyncDue = false;
-  #pending = 0;
+  readonly #commands: CommandRunner;
+  readonly #presence: RedisPresence;
   #sweepTimer: NodeJS.Timeout | undefined;
   /** Locally subscribed channels, by their pub/sub channel name. */
   readonly #byFeed = new Map<string, string>();
   readonly #subscribed = new Set<string>();
   /** Serializes subscribe/unsubscribe per channel (the hub may flip quickly). */
   readonly #channelOps = new Map<string, Promise<unknown>>();
-  /** Presence entries this node added, removed on close(). */
-  readonly #ownPresence = new Map<string, Map<string, ClientInfo>>();
   readonly #keysCache = new Map<string, ChannelKeys>();
 
   constructor(options: RedisEngineOptions) {
     this.#options = resolveOptions(options);
+    this.#commands = new CommandRunner(() => this.#requireConnection(), this.#options.maxPendingCommands);
+    this.#presence = new RedisPresence(
+      this.#commands,
+      (channel) => this.#keys(channel),
+      this.#options.sharded,
+    );
   }
 
   async start(handler: EngineHandler): Promise<void> {
@@ -89,7 +83,9 @@ export class RedisEngine implements Engine {
       });
     }
     this.#connection = connection;
-    this.#sweepTimer = setInterval(() => this.#sweepPresence(), this.#options.presenceSweepMs);
+    this.#sweepTimer = setInterval(() => {
+      if (this.ready()) this.#presence.sweep(this.#subscribed);
+    }, this.#options.presenceSweepMs);
     this.#sweepTimer.unref();
     this.#reportReadiness();
   }
@@ -110,15 +106,9 @@ export class RedisEngine implements Engine {
     const connection = this.#connection;
     // Remove what this node put into presence, telling the other nodes (best effort:
     // each call is bounded by the command timeout; when Redis is down, leases expire).
-    const removals: Promise<unknown>[] = [];
-    for (const [channel, clients] of this.#ownPresence) {
-      for (const info of clients.values())
-        removals.push(this.#removeWithLeave(channel, info).catch(() => {}));
-    }
-    await Promise.all(removals);
+    await this.#presence.removeOwn();
     this.#closed = true;
     if (!connection) return;
-    this.#ownPresence.clear();
     this.#subscribed.clear();
     this.#byFeed.clear();
     await connection.close();
@@ -138,7 +128,7 @@ export class RedisEngine implements Engine {
         await connection.subscribe(keys.pubsub, this.#options.sharded, this.#onFeed);
       } catch (err) {
         this.#byFeed.delete(keys.pubsub);
-        throw this.#mapError(err);
+        throw toEngineError(err);
       }
       this.#subscribed.add(channel);
     });
@@ -200,7 +190,7 @@ export class RedisEngine implements Engine {
   async publish(request: PublishRequest): Promise<PublishOutcome> {
     const keys = this.#keys(request.channel);
     const key = request.idempotencyKey;
-    const reply = (await this.#fcall(
+    const reply = (await this.#commands.fcall(
       Fn.publish,
       [keys.meta, keys.stream, key === undefined ? keys.meta : keys.idempotency(key)],
       [
@@ -223,7 +213,7 @@ export class RedisEngine implements Engine {
 
   async history(request: HistoryRequest): Promise<HistoryPage> {
     const keys = this.#keys(request.channel);
-    const reply = (await this.#fcall(
+    const reply = (await this.#commands.fcall(
       Fn.history,
       [keys.meta, keys.stream],
       [
@@ -250,81 +240,30 @@ export class RedisEngine implements Engine {
     return { publications, top: { epoch, offset: Number(reply[1]) } };
   }
 
-  // ------------------------------------------------------------ presence
+  // ------------------------------------------------------------ presence (presence.ts)
 
   publishJoin(channel: string, info: ClientInfo): Promise<void> {
-    return this.#publishEvent(channel, encodePresenceEvent('join', info));
+    return this.#presence.publishEvent(channel, 'join', info);
   }
 
   publishLeave(channel: string, info: ClientInfo): Promise<void> {
-    return this.#publishEvent(channel, encodePresenceEvent('leave', info));
+    return this.#presence.publishEvent(channel, 'leave', info);
   }
 
-  async addPresence(channel: string, info: ClientInfo, ttlMs: number): Promise<void> {
-    const keys = this.#keys(channel);
-    const lease = Math.max(1, Math.floor(ttlMs));
-    await this.#fcall(
-      Fn.presenceAdd,
-      [keys.presence, keys.presenceLeases],
-      [info.client, encodePresenceValue(info), String(lease)],
-    );
-    let own = this.#ownPresence.get(channel);
-    if (!own) this.#ownPresence.set(channel, (own = new Map()));
-    own.set(info.client, info);
+  addPresence(channel: string, info: ClientInfo, ttlMs: number): Promise<void> {
+    return this.#presence.add(channel, info, ttlMs);
   }
 
-  async removePresence(channel: string, clientId: string): Promise<void> {
-    const own = this.#ownPresence.get(channel);
-    own?.delete(clientId);
-    if (own?.size === 0) this.#ownPresence.delete(channel);
-    const keys = this.#keys(channel);
-    await this.#fcall(Fn.presenceRemove, [keys.presence, keys.presenceLeases], [clientId]);
+  removePresence(channel: string, clientId: string): Promise<void> {
+    return this.#presence.remove(channel, clientId);
   }
 
-  async presence(channel: string): Promise<ClientInfo[]> {
-    const keys = this.#keys(channel);
-    const values = (await this.#fcall(
-      Fn.presenceGet,
-      [keys.presence, keys.presenceLeases],
-      this.#feedArgs(keys),
-    )) as string[];
-    return values.map((v) => decodePresenceValue(String(v)));
+  presence(channel: string): Promise<ClientInfo[]> {
+    return this.#presence.members(channel);
   }
 
-  async presenceStats(channel: string): Promise<PresenceStats> {
-    const keys = this.#keys(channel);
-    const reply = (await this.#fcall(
-      Fn.presenceStats,
-      [keys.presence, keys.presenceLeases],
-      this.#feedArgs(keys),
-    )) as number[];
-    return { clients: Number(reply[0]), users: Number(reply[1]) };
-  }
-
-  /** Expired leases of dead nodes: removed with a leave event, by whichever node sweeps first. */
-  #sweepPresence(): void {
-    if (!this.ready()) return;
-    for (const channel of this.#subscribed) {
-      const keys = this.#keys(channel);
-      this.#fcall(Fn.presenceSweep, [keys.presence, keys.presenceLeases], this.#feedArgs(keys)).catch(
-        () => {},
-      );
-    }
-  }
-
-  async #removeWithLeave(channel: string, info: ClientInfo): Promise<void> {
-    const keys = this.#keys(channel);
-    const removed = await this.#fcall(Fn.presenceRemove, [keys.presence, keys.presenceLeases], [info.client]);
-    if (Number(removed) === 1) await this.#publishEvent(channel, encodePresenceEvent('leave', info));
-  }
-
-  async #publishEvent(channel: string, message: string): Promise<void> {
-    const keys = this.#keys(channel);
-    await this.#call(keys.pubsub, [this.#options.sharded ? 'SPUBLISH' : 'PUBLISH', keys.pubsub, message]);
-  }
-
-  #feedArgs(keys: ChannelKeys): string[] {
-    return [keys.pubsub, this.#options.sharded ? '1' : '0'];
+  presenceStats(channel: string): Promise<PresenceStats> {
+    return this.#presence.stats(channel);
   }
 
   // ------------------------------------------------------------ plumbing
@@ -345,47 +284,6 @@ export class RedisEngine implements Engine {
     if (this.#closed) throw new EngineUnavailableError('Redis engine is closed');
     if (!this.#connection) throw new EngineUnavailableError('Redis engine is not started');
     return this.#connection;
-  }
-
-  async #fcall(fn: string, keys: string[], args: string[]): Promise<unknown> {
-    const command = ['FCALL', fn, String(keys.length), ...keys, ...args];
-    try {
-      return await this.#call(keys[0]!, command);
-    } catch (err) {
-      // Redis restarted with its memory gone (functions too), or a new cluster node: load and retry once.
-      if (!(err instanceof ErrorReply) || !MISSING_FUNCTION.test(err.message)) throw this.#mapError(err);
-      await this.#requireConnection()
-        .loadLibrary(LIBRARY_CODE)
-        .catch((e) => {
-          throw this.#mapError(e);
-        });
-      return this.#call(keys[0]!, command).catch((e) => {
-        throw this.#mapError(e);
-      });
-    }
-  }
-
-  async #call(key: string, command: string[]): Promise<unknown> {
-    const connection = this.#requireConnection();
-    if (!connection.commandsReady()) throw new EngineUnavailableError('Redis is not reachable');
-    if (this.#pending >= this.#options.maxPendingCommands) {
-      throw new EngineUnavailableError(
-        `more than ${this.#options.maxPendingCommands} Redis commands in flight`,
-      );
-    }
-    this.#pending++;
-    try {
-      return await connection.call(key, command);
-    } finally {
-      this.#pending--;
-    }
-  }
-
-  #mapError(err: unknown): Error {
-    if (err instanceof EngineUnavailableError) return err;
-    if (err instanceof ErrorReply && !TEMPORARY_REPLY.test(err.message)) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    return new EngineUnavailableError(`Redis unavailable: ${message}`, { cause: err });
   }
 
   #serialize(channel: string, op: () => Promise<void>): Promise<void> {
