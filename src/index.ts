@@ -9,14 +9,19 @@
 
 export type { ClientOptions } from './node/client.js';
 export { ReconnectingWebSocket, type ReconnectOptions } from './node/reconnecting.js';
+export type {
+  Authenticator,
+  AuthResult,
+  ProtocolSelector,
+  ServerOptions,
+} from './node/server/config.js';
 export {
-  type Authenticator,
-  type AuthResult,
-  type ProtocolSelector,
-  type ServerOptions,
-  type ServerStats,
+  type UpgradeCallback,
   WebSocketServer,
-} from './node/server.js';
+  type WebSocketServerEventMap,
+} from './node/server/server.js';
+export { ServerWebSocket } from './node/server/server-websocket.js';
+export type { RefusalReason, ServerStats } from './node/server/stats.js';
 export {
   type SendData,
   type SendOptions,

@@ -1,4 +1,4 @@
-import { WebSocketServer } from '../node/server.js';
+import { WebSocketServer } from '../index.js';
 import {
   listenError,
   listeningUrl,

@@ -42,6 +42,8 @@ export const DEFAULTS = {
   requestHeadTimeout: 10_000,
   /** Standalone servers: bytes of request head; more gets 431. */
   maxHeaderSize: 16 * 1024,
+  /** ms a refused handshake's socket may linger while the client reads the answer. */
+  rejectLinger: 5000,
   /** Client: ms for TCP/TLS connect and the opening handshake together. */
   handshakeTimeout: 30_000,
   followRedirects: 0,

@@ -15,14 +15,12 @@ export const kCloseWithoutStatus = Symbol('closeWithoutStatus');
 export const kCloseUnchecked = Symbol('closeUnchecked');
 /** WebSocket: how the connection ended, for the WHATWG API's CloseEvent. */
 export const kPeerClose = Symbol('peerClose');
-/** WebSocket: called as the socket closes, before its 'close' event (one function per server). */
-export const kServerClose = Symbol('serverClose');
+/** WebSocket: who is told as it starts closing and once it closed (its server; one object per server). */
+export const kConnectionOwner = Symbol('connectionOwner');
 /** WebSocket: the client handshake failed. */
 export const kFailHandshake = Symbol('failHandshake');
 /** WebSocket: a redirect replaces the handshake in progress. */
 export const kRestartHandshake = Symbol('restartHandshake');
-/** WebSocket (server side): the topic registry of its server. */
-export const kTopics = Symbol('topics');
 /** Constructor argument of server-side sockets: no client handshake to start. */
 export const kServerSide = Symbol('serverSide');
 

@@ -6,8 +6,21 @@ import { DEFAULTS, MAX_BUFFER, MAX_INT32 } from './defaults.js';
  * instead of being silently ignored.
  */
 
-export function checkKnownKeys(what: string, options: object, allowed: readonly string[]): void {
+/**
+ * `hints` names the socketeer equivalent of options other libraries (ws) use,
+ * so that code ported from them fails with the fix in the message.
+ */
+export function checkKnownKeys(
+  what: string,
+  options: object,
+  allowed: readonly string[],
+  hints: Readonly<Record<string, string>> = {},
+): void {
   for (const key of Object.keys(options)) {
+    const hint = Object.hasOwn(hints, key) ? hints[key] : undefined;
+    if (hint !== undefined && !allowed.includes(key)) {
+      throw new TypeError(`${what}: option "${key}" is ws's; ${hint}`);
+    }
     if (!allowed.includes(key)) {
       throw new TypeError(`${what}: unknown option "${key}"; allowed options are: ${allowed.join(', ')}`);
     }

@@ -13,6 +13,7 @@ import {
   kAttach,
   kCloseUnchecked,
   kCloseWithoutStatus,
+  kConnectionOwner,
   kFailHandshake,
   kHeartbeatPing,
   kHeartbeatTimeout,
@@ -22,8 +23,7 @@ import {
   kPeerClose,
   kPingSentAt,
   kRestartHandshake,
-  kServerClose,
-  kTopics,
+  kServerSide,
   kWriteFrame,
 } from './internal.js';
 import type { FlowSettings } from './options.js';
@@ -63,9 +63,20 @@ export interface ConnectionSettings {
   /** Data messages per second before the connection is closed with 1008 (0: no limit). */
   maxMessageRate?: number;
   /** Counters shared by all connections of a server. */
-  stats?: { messagesIn: number; messagesOut: number; dropped?: number };
+  stats?: { messagesIn: number; messagesOut: number; dropped: number };
   /** Backpressure: send() returns false above highWaterMark; 'drain' at lowWaterMark. */
   flow?: FlowSettings;
+}
+
+/** Who is told as a connection starts closing and once it closed (its server). */
+export interface ConnectionOwner {
+  closing(ws: WebSocket): void;
+  closed(ws: WebSocket): void;
+}
+
+/** The options object as second argument (ws style), rather than subprotocols. */
+function isOptionsObject(value: unknown): value is ClientOptions & { protocols?: string | string[] } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(Symbol.iterator in value);
 }
 
 /** A message as yielded by `for await (const message of ws)`. */
@@ -126,16 +137,8 @@ export class WebSocket extends EventEmitter implements Monitored {
   wasClean = false;
   /** The last error seen (handshake, protocol or socket), whether or not 'error' had listeners. */
   lastError: Error | undefined;
-  /** Server side: what the `authenticate` hook attached to this connection. */
-  user: unknown;
-  /** Server side: the client's address (through trusted proxies when trustProxy is set). */
-  clientAddress: string | undefined;
-  /** Server side: whether the client reached the edge over TLS (through trusted proxies). */
-  clientSecure = false;
-  [kServerClose]: ((ws: WebSocket) => void) | undefined;
-  /** Server side: the topic registry of the server this connection belongs to. */
-  [kTopics]: Map<string, Set<WebSocket>> | undefined;
-  private subscriptions: Set<string> | undefined;
+  /** Server side: told as this connection starts closing and once it closed. */
+  [kConnectionOwner]: ConnectionOwner | undefined;
   /** Frames (broadcasts) held back until a fragmented message being sent is finished. */
   private afterFragments: Buffer[][] | undefined;
 
@@ -154,20 +157,38 @@ export class WebSocket extends EventEmitter implements Monitored {
   /** A compressed message is being inflated; 'close' waits for it. */
   private inflating = false;
   private closePending = false;
-  /** Why this side dropped the connection, when it did (heartbeat timeout, ...). */
-  private dropReason: string | undefined;
+  /** Why this side dropped the connection without a closing handshake, when it did. */
+  private dropped: { code: number; reason: string } | undefined;
   // Heartbeat bookkeeping (see heartbeat.ts), in coarse-clock milliseconds.
   [kLastReceived] = 0;
   [kLastMessage] = 0;
   [kPingSentAt] = 0;
 
   /**
-   * Connect to a ws:// or wss:// URL. (Server-side sockets are created by
-   * WebSocketServer; pass null only from there.)
+   * Connect to a ws:// or wss:// URL, offering `protocols`; the options may
+   * come second, as with ws: `new WebSocket(url, { headers })`.
+   * (Server-side sockets are created by WebSocketServer.)
    */
-  constructor(address: string | URL | null, protocols?: string | string[], options?: ClientOptions) {
+  /** @internal For ServerWebSocket: no handshake to start. */
+  constructor(serverSide: typeof kServerSide);
+  constructor(address: string | URL, options?: ClientOptions & { protocols?: string | string[] });
+  constructor(address: string | URL, protocols?: string | string[], options?: ClientOptions);
+  constructor(
+    address: string | URL | typeof kServerSide,
+    protocols?: string | string[] | (ClientOptions & { protocols?: string | string[] }),
+    options?: ClientOptions,
+  ) {
     super();
-    if (address !== null) {
+    if (address === kServerSide) return;
+    if (isOptionsObject(protocols)) {
+      if (options !== undefined) {
+        throw new TypeError(
+          'WebSocket: give the options either second (with "protocols") or third, not both',
+        );
+      }
+      const { protocols: offered, ...rest } = protocols;
+      this.abortHandshake = startClientHandshake(this, address, offered, rest);
+    } else {
       this.abortHandshake = startClientHandshake(this, address, protocols, options ?? {});
     }
   }
@@ -327,8 +348,10 @@ export class WebSocket extends EventEmitter implements Monitored {
       this.emit('drop', data);
       return true;
     }
-    this.dropReason = `slow consumer: more than ${flow.maxBufferedAmount} bytes buffered`;
-    this[kCloseUnchecked](CloseCode.TryAgainLater, this.dropReason);
+    // A peer that does not read cannot take a Close frame either (it would wait
+    // behind the full buffer for closeTimeout): drop the buffer and the
+    // connection now, and report why with 1013 (Try Again Later).
+    this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${flow.maxBufferedAmount} bytes buffered`);
     callback?.(new InvalidStateError('connection closed: the peer reads too slowly'));
     return true;
   }
@@ -438,29 +461,6 @@ export class WebSocket extends EventEmitter implements Monitored {
     return iterator;
   }
 
-  /** Server side: receive messages published to `topic` with server.publish(). */
-  subscribe(topic: string): void {
-    const registry = this[kTopics];
-    if (!registry) throw new InvalidStateError('topics exist on server-side connections only');
-    if (typeof topic !== 'string') throw new TypeError('topic must be a string');
-    this.subscriptions ??= new Set();
-    this.subscriptions.add(topic);
-    let members = registry.get(topic);
-    if (!members) registry.set(topic, (members = new Set()));
-    members.add(this);
-  }
-
-  unsubscribe(topic: string): void {
-    this.subscriptions?.delete(topic);
-    const members = this[kTopics]?.get(topic);
-    if (members?.delete(this) && members.size === 0) this[kTopics]!.delete(topic);
-  }
-
-  /** The topics this connection is subscribed to. */
-  get topics(): string[] {
-    return [...(this.subscriptions ?? [])];
-  }
-
   /**
    * Write a frame encoded once for many connections (broadcast/publish), in
    * order with this connection's own sends. Returns false if not OPEN.
@@ -528,7 +528,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     if (this.readyState === WebSocket.CONNECTING) {
       this.abortHandshake?.('terminated before the connection was established');
     } else if (this.socket && this.readyState !== WebSocket.CLOSED) {
-      this.readyState = WebSocket.CLOSING;
+      this.startClosing();
       this.socket.destroy();
     }
   }
@@ -542,7 +542,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     const connection = this.connection;
     if (!connection || connection.closeSent || connection.state === 'closed') return;
     if (this.readyState === WebSocket.CLOSING && this.queueBusy) return; // a Close is already queued
-    this.readyState = WebSocket.CLOSING;
+    this.startClosing();
     // Read the peer's Close even if iteration paused us.
     if (this.socket) resumeReading(this.socket, PauseReason.Iterator);
     const close = () => {
@@ -580,8 +580,15 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   /** The peer did not answer a ping: drop it, reported as 1006 with the reason. */
   [kHeartbeatTimeout](reason: string): void {
-    this.dropReason = reason;
-    this.terminate();
+    this.drop(CloseCode.Abnormal, reason);
+  }
+
+  /** End the connection at once (no closing handshake), reporting `code` and `reason` in 'close'. */
+  private drop(code: number, reason: string): void {
+    if (!this.socket || this.readyState === WebSocket.CLOSED) return;
+    this.dropped ??= { code, reason };
+    this.startClosing();
+    this.socket.destroy();
   }
 
   [kIdleTimeout](reason: string): void {
@@ -692,13 +699,13 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
 
     onCloseFrame(): void {
-      this.ws.readyState = WebSocket.CLOSING;
+      this.ws.startClosing();
       // The client waits for the server to close TCP first, but not forever.
       if (this.role === 'client') this.ws.armCloseTimer();
     }
 
     onProtocolError(error: ProtocolError): void {
-      this.ws.readyState = WebSocket.CLOSING;
+      this.ws.startClosing();
       this.ws.reportError(error);
     }
 
@@ -777,8 +784,7 @@ export class WebSocket extends EventEmitter implements Monitored {
     const flow = this.settings?.flow;
     const cap = flow?.maxBufferedAmount ?? 0;
     if (cap > 0 && flow?.slowConsumer === 'close' && this.bufferedAmount >= cap) {
-      this.dropReason = `slow consumer: more than ${cap} bytes buffered`;
-      this[kCloseUnchecked](CloseCode.TryAgainLater, this.dropReason);
+      this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${cap} bytes buffered`);
       return false;
     }
     if (!this.socket?.writableNeedDrain) return true;
@@ -834,7 +840,6 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
     this.closePending = false;
     this.deflate?.close();
-    for (const topic of this.subscriptions ?? []) this.unsubscribe(topic);
     clearTimeout(this.closeTimer);
     const connection = this.connection!;
     this.readyState = WebSocket.CLOSED;
@@ -846,13 +851,20 @@ export class WebSocket extends EventEmitter implements Monitored {
       this.closeCode = connection.failure.closeCode;
       this.closeReason = connection.failure.message;
     } else {
-      this.closeCode = CloseCode.Abnormal;
+      this.closeCode = this.dropped?.code ?? CloseCode.Abnormal;
       this.closeReason =
-        this.dropReason ??
+        this.dropped?.reason ??
         (this.lastError ? this.lastError.message : 'connection closed without a Close frame');
     }
-    this[kServerClose]?.(this);
+    this[kConnectionOwner]?.closed(this);
     this.emit('close', this.closeCode, this.closeReason);
+  }
+
+  /** OPEN -> CLOSING, told to the owner (a server's `clients` holds OPEN connections only). */
+  private startClosing(): void {
+    if (this.readyState !== WebSocket.OPEN) return;
+    this.readyState = WebSocket.CLOSING;
+    this[kConnectionOwner]?.closing(this);
   }
 
   private armCloseTimer(): void {

@@ -1,7 +1,7 @@
 import type * as http from 'node:http';
 import type * as tls from 'node:tls';
+import type { AuthResult } from '../index.js';
 import { checkFunction, checkInteger, checkKnownKeys, checkMilliseconds } from '../node/options.js';
-import type { AuthResult } from '../node/server.js';
 import type { TrustProxy } from '../node/trust-proxy.js';
 import type { BackendTls, HealthCheckOptions } from './backend.js';
 import type { Algorithm } from './balancer.js';

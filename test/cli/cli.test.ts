@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { requireBinary } from '../system.js';
 

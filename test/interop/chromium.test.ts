@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
-import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocketServer } from '../../src/index.js';
 import { inCI } from '../helpers.js';
 import { findBinary } from '../system.js';
 import { makeCertificate } from '../tls-cert.js';

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import WS, { type PerMessageDeflateOptions, WebSocketServer as WSServer } from 'ws';
+import { WebSocketServer } from '../../src/index.js';
 import type { DeflateOptions } from '../../src/node/deflate.js';
-import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { makeCertificate } from '../tls-cert.js';
 

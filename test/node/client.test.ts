@@ -165,7 +165,7 @@ describe('client requests', () => {
   });
 
   test('IPv6 literal URLs', async (t) => {
-    const { WebSocketServer } = await import('../../src/node/server.js');
+    const { WebSocketServer } = await import('../../src/index.js');
     const server = new WebSocketServer({ port: 0, host: '::1' });
     const ready = await server.listening().then(
       () => true,

@@ -192,7 +192,7 @@ describe('permessage-deflate over real sockets', () => {
   });
 
   test('bad perMessageDeflate options are refused with what is allowed', async () => {
-    const { WebSocketServer } = await import('../../src/node/server.js');
+    const { WebSocketServer } = await import('../../src/index.js');
     assert.throws(
       () => new WebSocketServer({ noServer: true, perMessageDeflate: { serverMaxWindowBits: 16 } }),
       /"serverMaxWindowBits" must be an integer from 8 to 15; got 16/,

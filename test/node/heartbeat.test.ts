@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { WebSocketServer } from '../../src/index.js';
 import { HeartbeatMonitor, type Monitored } from '../../src/node/heartbeat.js';
 import {
   kHeartbeatPing,
@@ -10,7 +11,6 @@ import {
   kLastReceived,
   kPingSentAt,
 } from '../../src/node/internal.js';
-import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { rawClient, startServer } from './net-helpers.js';
 

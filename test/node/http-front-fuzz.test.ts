@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { WebSocketServer } from '../../src/node/server.js';
+import type { WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { computeAccept } from '../../src/protocol/handshake.js';
 import { startServer } from './net-helpers.js';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { type ServerOptions, WebSocketServer } from '../../src/node/server.js';
+import { type ServerOptions, WebSocketServer } from '../../src/index.js';
 
 /** A loopback port that was free a moment ago (for servers that must restart on the same port). */
 export async function freePort(): Promise<number> {
@@ -13,8 +13,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Start a server on a free loopback port. */
-export async function startServer(options: Omit<ServerOptions, 'port'> = {}) {
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', ...options });
+export async function startServer<User = unknown>(options: Omit<ServerOptions<User>, 'port'> = {}) {
+  const server = new WebSocketServer<User>({ port: 0, host: '127.0.0.1', ...options });
   await server.listening();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

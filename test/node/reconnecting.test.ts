@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { WebSocketServer } from '../../src/index.js';
 import { ReconnectingWebSocket } from '../../src/node/reconnecting.js';
-import { WebSocketServer } from '../../src/node/server.js';
 import { freePort } from './net-helpers.js';
 
 async function serverOn(port: number, onMessage?: (data: string) => void) {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import type { HandshakeError } from '../../src/protocol/errors.js';
 

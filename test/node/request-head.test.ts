@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { WebSocketServer } from '../../src/node/server.js';
+import type { WebSocketServer } from '../../src/index.js';
 import { HANDSHAKE, rawExchange, startServer } from './net-helpers.js';
 
 /**

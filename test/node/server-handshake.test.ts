@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { buildFrame, decodeFrames } from '../helpers.js';
 import { HANDSHAKE, rawExchange, startEchoServer, startServer } from './net-helpers.js';
@@ -255,7 +255,10 @@ describe('subprotocol selection', () => {
 
 describe('option errors say what is wrong and what is allowed', () => {
   const cases: Array<[object, RegExp]> = [
-    [{ port: 0, maxPayload: 5 }, /unknown option "maxPayload"; allowed options are: port, host/],
+    [{ port: 0, maxPayload: 5 }, /option "maxPayload" is ws's; use "maxMessageSize"/],
+    [{ port: 0, verifyClient: () => true }, /option "verifyClient" is ws's; use "authenticate"/],
+    [{ port: 0, clientTracking: false }, /"clientTracking" is ws's; socketeer always keeps open connections/],
+    [{ port: 0, maxMesageSize: 5 }, /unknown option "maxMesageSize"; allowed options are: port, host/],
     [
       { port: 0, maxMessageSize: -1 },
       /"maxMessageSize" must be an integer from 1 to 4294967296 bytes; got -1/,

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { findBinary } from '../system.js';
 import { makeCertificate } from '../tls-cert.js';

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from '../../src/index.js';
 import { kCloseWithoutStatus, kWriteFrame } from '../../src/node/internal.js';
-import { WebSocketServer } from '../../src/node/server.js';
 import type { WebSocket } from '../../src/node/websocket.js';
 
 /**

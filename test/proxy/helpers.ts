@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ServerOptions, WebSocketServer } from '../../src/node/server.js';
+import { type ServerOptions, WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { type ProxyOptions, ReverseProxy } from '../../src/proxy/proxy.js';
 

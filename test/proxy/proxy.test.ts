@@ -436,7 +436,7 @@ describe('reverse proxy: data modes, TLS, compression, shutdown', () => {
   test('wss:// backends with a CA', async () => {
     const cert = makeCertificate()!;
     cleanups.push(async () => cert.cleanup());
-    const { WebSocketServer } = await import('../../src/node/server.js');
+    const { WebSocketServer } = await import('../../src/index.js');
     const secure = new WebSocketServer({
       port: 0,
       host: '127.0.0.1',

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { buildRejectResponse } from '../protocol/handshake.js';
+import { buildRejectResponse } from '../../protocol/handshake.js';
+import { DEFAULTS } from '../defaults.js';
 
 /**
  * One 'upgrade' listener per HTTP server, shared by every WebSocketServer
@@ -70,5 +71,5 @@ export function rejectSocket(
   }
   socket.end(buildRejectResponse(status, reason, headers));
   // A client that never reads must not hold the socket open.
-  setTimeout(() => socket.destroy(), 5000).unref();
+  setTimeout(() => socket.destroy(), DEFAULTS.rejectLinger).unref();
 }

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { WebSocket, WebSocketServer } from '../../src/index.js';
+import { InvalidStateError } from '../../src/protocol/errors.js';
+import { startEchoServer, startServer } from './net-helpers.js';
+
+/** What a `ws` user types in their first hour, run against socketeer (issue 13). */
+describe('ws idioms', () => {
+  test('new WebSocket(url, { headers }): the options object may come second', async () => {
+    const { server, url } = await startServer({ protocols: ['chat'] });
+    const seen = new Promise<http.IncomingMessage>((resolve) =>
+      server.once('connection', (_ws, request) => resolve(request)),
+    );
+    const ws = new WebSocket(url, { headers: { Authorization: 'Bearer t' }, protocols: ['chat'] });
+    await once(ws, 'open');
+    assert.equal((await seen).headers.authorization, 'Bearer t');
+    assert.equal(ws.protocol, 'chat');
+    // @ts-expect-error the types refuse it too
+    assert.throws(() => new WebSocket(url, {}, {}), /either second .* or third, not both/);
+    ws.close();
+    await once(ws, 'close');
+    await server.close();
+  });
+
+  test("handleUpgrade with `(ws) => wss.emit('connection', ws, req)` runs the handler once", async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    const httpServer = http.createServer();
+    httpServer.on('upgrade', (request, socket, head) => {
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    });
+    const handled: string[] = [];
+    wss.on('connection', (ws, request) => {
+      handled.push(request.url ?? '');
+      ws.send('hello');
+    });
+    httpServer.listen(0, '127.0.0.1');
+    await once(httpServer, 'listening');
+    const { port } = httpServer.address() as AddressInfo;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/one`);
+    const [message] = await once(ws, 'message');
+    assert.equal(String(message), 'hello');
+    // Without the emit in the callback, socketeer emits 'connection' itself, once.
+    const plain = new WebSocketServer({ noServer: true });
+    let plainCount = 0;
+    plain.on('connection', () => plainCount++);
+    const callbacks: unknown[] = [];
+    httpServer.removeAllListeners('upgrade');
+    httpServer.on('upgrade', (request, socket, head) =>
+      plain.handleUpgrade(request, socket, head, (w) => callbacks.push(w)),
+    );
+    const second = await WebSocket.connect(`ws://127.0.0.1:${port}/two`);
+    assert.deepEqual(handled, ['/one']);
+    assert.equal(plainCount, 1);
+    assert.equal(callbacks.length, 1);
+    ws.close();
+    second.close();
+    await Promise.all([wss.close(), plain.close()]);
+    httpServer.close();
+  });
+
+  test('clients holds OPEN connections only: clients.forEach(send) never meets a closing one', async () => {
+    const { server, url } = await startEchoServer();
+    const [a, b] = await Promise.all([WebSocket.connect(url), WebSocket.connect(url)]);
+    while (server.clients.size < 2) await once(server, 'connection');
+    const [first] = [...server.clients];
+    first!.close(1001, 'going');
+    assert.equal(first!.readyState, WebSocket.CLOSING);
+    assert.equal(server.clients.size, 1, 'a closing connection leaves clients at once');
+    assert.equal(server.stats().connections, 1);
+    const sent: number[] = [];
+    for (const c of server.clients) sent.push(c.readyState);
+    server.clients.forEach((c) => {
+      c.send('to everyone');
+    });
+    assert.deepEqual(sent, [WebSocket.OPEN]);
+    assert.throws(() => first!.send('late'), InvalidStateError, 'sending to a closing socket still says so');
+    await Promise.all([once(a, 'close'), server.close()]);
+    assert.equal(b.readyState, WebSocket.CLOSED);
+  });
+
+  test('await server.listening() rejects on EADDRINUSE instead of an unhandled error', async () => {
+    const { server, port } = await startServer();
+    const second = new WebSocketServer({ port, host: '127.0.0.1' });
+    await assert.rejects(second.listening(), (error: NodeJS.ErrnoException) => error.code === 'EADDRINUSE');
+    await assert.rejects(second.listening(), /EADDRINUSE/, 'and again when asked later');
+    // With an 'error' listener, the error goes there too.
+    const third = new WebSocketServer({ port, host: '127.0.0.1' });
+    const [error] = (await once(third, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(error.code, 'EADDRINUSE');
+    await server.close();
+  });
+
+  test('the server is generic over its user type: ws.user.name compiles and is what authenticate gave', async () => {
+    const { server, url } = await startServer({
+      authenticate: (request) => ({ user: { name: String(request.headers['x-name']) } }),
+    });
+    const names = new Promise<string>((resolve) => server.on('connection', (ws) => resolve(ws.user.name)));
+    const inferred = new WebSocketServer({
+      noServer: true,
+      authenticate: () => ({ user: { id: 7 } }),
+    });
+    inferred.on('connection', (ws) => {
+      const id: number = ws.user.id; // a compile-time check: User is inferred from authenticate
+      assert.equal(typeof id, 'number');
+    });
+    const ws = await WebSocket.connect(url, { headers: { 'x-name': 'ada' } });
+    assert.equal(await names, 'ada');
+    ws.close();
+    await Promise.all([server.close(), inferred.close()]);
+  });
+});
