@@ -19,6 +19,8 @@ export interface Refusal {
   status: number;
   body: string;
   headers?: Record<string, string | number>;
+  /** An application hook threw: reported on the server's 'error' (when listened to). */
+  error?: Error;
 }
 
 export interface Admitted {
@@ -84,7 +86,13 @@ const subprotocol: Step = ({ request, config }, progress) => {
   const offered = progress.check!.protocols;
   if (offered.length === 0) return undefined;
   if (config.selectProtocol) {
-    const chosen = config.selectProtocol(offered, request);
+    let chosen: string | false | null | undefined;
+    try {
+      chosen = config.selectProtocol(offered, request);
+    } catch (error) {
+      // The hook sees what the peer offered: its failure is a 500, never the process's.
+      return { ...refusal('subprotocol-error', 500, 'internal error'), error: asError(error) };
+    }
     if (!chosen) return undefined;
     if (!offered.includes(chosen)) {
       return refusal('subprotocol-error', 500, 'server selected a subprotocol the client did not offer');
@@ -158,8 +166,12 @@ export function authenticate<User>(
         }
         return { ok: true, user: result && 'user' in result ? result.user : undefined };
       },
-      (error: unknown) => ({ ok: 'error', error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown) => ({ ok: 'error', error: asError(error) }),
     );
+}
+
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 export const AUTH_FAILED: Refusal = refusal('auth-error', 500, 'authentication failed');

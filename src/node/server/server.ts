@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '../../protocol/constants.js';
 import { buildAcceptResponse } from '../../protocol/handshake.js';
@@ -10,7 +10,7 @@ import { HeartbeatMonitor } from '../heartbeat.js';
 import { kAttach, kCloseUnchecked, kConnectionOwner } from '../internal.js';
 import type { SendData } from '../send-queue.js';
 import type { ConnectionOwner, ConnectionSettings } from '../websocket.js';
-import { type Admitted, AUTH_FAILED, admit, authenticate, type Refusal } from './admission.js';
+import { type Admitted, AUTH_FAILED, admit, asError, authenticate, type Refusal } from './admission.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions, WHAT } from './config.js';
 import { ConnectionLimits } from './limits.js';
 import { ServerWebSocket } from './server-websocket.js';
@@ -196,13 +196,23 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
     this.limits.hold(socket, admitted.client.address);
     if (!this.config.authenticate) return this.complete(upgrade, admitted, undefined);
     // Nothing is allocated for the connection until the hook has said yes.
-    void authenticate(this.config, request).then((verdict) => {
-      if (verdict.ok === true) return this.complete(upgrade, admitted, verdict.user);
-      this.limits.settled();
-      if (verdict.ok === false) return this.refuse(socket, verdict);
-      this.refuse(socket, AUTH_FAILED);
-      if (this.listenerCount('error') > 0) this.emit('error', verdict.error);
-    });
+    void authenticate(this.config, request)
+      .then((verdict) => {
+        if (verdict.ok === true) return this.complete(upgrade, admitted, verdict.user);
+        this.limits.settled();
+        if (verdict.ok === false) return this.refuse(socket, verdict);
+        this.refuse(socket, { ...AUTH_FAILED, error: verdict.error });
+      })
+      .catch((error: unknown) => {
+        // Nothing sent yet: the hook's answer could not be written (headers with line breaks).
+        if ((socket as Socket).bytesWritten === 0 && socket.writableLength === 0) {
+          return this.refuse(socket, { ...AUTH_FAILED, body: 'internal error', error: asError(error) });
+        }
+        // Thrown by a 'connection' listener: the application's, surfaced as from any listener.
+        process.nextTick(() => {
+          throw error;
+        });
+      });
   }
 
   /**
@@ -236,9 +246,11 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
     return super.emit(event, ...args);
   }
 
+  /** Answer with the refusal's HTTP error; a hook's failure is also reported on 'error' when listened to. */
   private refuse(socket: Duplex, refusal: Refusal): void {
     this.counters.refused(refusal.reason);
     rejectSocket(socket, refusal.status, refusal.body, refusal.headers);
+    if (refusal.error && this.listenerCount('error') > 0) this.emit('error', refusal.error);
   }
 
   private complete(upgrade: Upgrade<User>, admitted: Admitted, user: User | undefined): void {
