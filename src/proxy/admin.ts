@@ -1,10 +1,21 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
+import { isIP } from 'node:net';
 import { readTarget } from './request-target.js';
 
 /**
  * The admin API: GET /status; POST /drain, /undrain, /remove ?backend=URL;
  * POST /add?backend=URL&route=N. Every request is answered with JSON; nothing a
  * client sends can throw past this handler (an internal fault is a 500).
+ *
+ * It can send users' handshakes and cookies to a backend of the caller's
+ * choosing, so before anything else:
+ * - a request with an Origin header (or a browser's Sec-Fetch-Site other than
+ *   "none") is refused with 403: browsers add them to the cross-site requests a
+ *   web page can make, and no admin client needs them;
+ * - the Host must be an IP address, "localhost" or a name in `adminHosts`, else
+ *   403: a DNS-rebinding page reaches a loopback port under its own host name;
+ * - with `adminToken` set, `Authorization: Bearer <token>` is required (401).
  */
 
 /** What the admin API needs of the proxy. */
@@ -17,6 +28,52 @@ export interface AdminTarget {
 
 const USAGE = 'GET /status; POST /drain, /undrain, /remove?backend=URL; POST /add?backend=URL&route=N';
 
+/** Who may use the admin API. */
+export interface AdminAccess {
+  token: string | undefined;
+  /** Lower-case host names accepted besides IP addresses and localhost. */
+  hosts: ReadonlySet<string>;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Compared through digests of equal length, in constant time: the token cannot be guessed byte by byte. */
+function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The host part of a Host header value, lower-case, without brackets or port. */
+function hostName(host: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
+  if (bracketed) return bracketed[1]!.toLowerCase();
+  return host.replace(/:\d*$/, '').toLowerCase();
+}
+
+/** Why the request may not use the admin API: [status, message], or undefined. */
+export function adminRefusal(req: http.IncomingMessage, access: AdminAccess): [number, string] | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (req.headers.origin !== undefined || (site !== undefined && site !== 'none')) {
+    return [403, 'the admin API does not take requests from web pages (Origin header present)'];
+  }
+  const host = req.headers.host;
+  if (host !== undefined) {
+    const name = hostName(host);
+    if (!isIP(name) && name !== 'localhost' && !access.hosts.has(name)) {
+      return [403, `Host ${JSON.stringify(host)} is not an address of the admin API (see adminHosts)`];
+    }
+  }
+  if (access.token !== undefined) {
+    const auth = req.headers.authorization ?? '';
+    const given = /^Bearer (.+)$/i.exec(auth)?.[1];
+    if (given === undefined || !tokenMatches(given.trim(), access.token)) {
+      return [401, 'give the admin token as Authorization: Bearer <token>'];
+    }
+  }
+  return undefined;
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return void res.destroy();
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -25,10 +82,16 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 
 export function handleAdminRequest(
   target: AdminTarget,
+  access: AdminAccess,
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): void {
   try {
+    const refusal = adminRefusal(req, access);
+    if (refusal) {
+      if (refusal[0] === 401) res.setHeader('www-authenticate', 'Bearer realm="socketeer proxy admin"');
+      return send(res, refusal[0], { error: refusal[1] });
+    }
     route(target, req, res);
   } catch (error) {
     send(res, 500, { error: `internal error: ${(error as Error).message}` });

@@ -169,7 +169,15 @@ function check(backend: Backend, options: HealthCheckOptions): Promise<void> {
       response.resume();
       const status = response.statusCode ?? 0;
       if (!websocket && status >= 200 && status < 400) settle();
-      else settle(new Error(`health check got HTTP ${status}`));
+      else if (!websocket && status === 426) {
+        // A plain WebSocket endpoint: it is probably fine, the check is the wrong kind.
+        settle(
+          new Error(
+            `GET ${options.path} got 426 Upgrade Required: the backend expects a WebSocket handshake there; ` +
+              'use a WebSocket check (--health-ws PATH, or healthCheck.type "websocket") or an HTTP health path',
+          ),
+        );
+      } else settle(new Error(`${websocket ? 'handshake' : 'GET'} ${options.path} got HTTP ${status}`));
       request.destroy();
     });
     request.end();

@@ -67,6 +67,10 @@ export interface ProxyOptions {
    * HTTP response's status and headers), default 10000 ms: then 504.
    */
   backendTimeout?: number;
+  /** The admin API (handleAdmin) requires `Authorization: Bearer <adminToken>` when set. */
+  adminToken?: string;
+  /** Host names the admin API answers to, besides IP addresses and localhost (DNS-rebinding guard). */
+  adminHosts?: string[];
 }
 
 export interface ResolvedRoute {
@@ -100,6 +104,8 @@ const TOP_KEYS = [
   'shutdownTimeout',
   'handshakeTimeout',
   'backendTimeout',
+  'adminToken',
+  'adminHosts',
 ] as const;
 const ROUTE_KEYS = ['host', 'path', 'backends', 'balance', 'mode', 'maxMessageSize', 'backendTls'] as const;
 const HEALTH_KEYS = [
@@ -203,6 +209,15 @@ function checkHealth(value: unknown): HealthCheckOptions | undefined {
   };
 }
 
+function checkAdminToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // Sent as a Bearer credential: visible ASCII, and long enough not to be guessed.
+  if (typeof value !== 'string' || value.length < 16 || !/^[\x21-\x7e]+$/.test(value)) {
+    fail('adminToken', 'a string of at least 16 visible ASCII characters', '(not shown)');
+  }
+  return value;
+}
+
 export function checkProxyOptions(options: ProxyOptions) {
   if (!isObject(options)) fail('(options)', 'an object with "routes"', options);
   checkKnownKeys(WHAT, options, TOP_KEYS);
@@ -248,5 +263,7 @@ export function checkProxyOptions(options: ProxyOptions) {
     shutdownTimeout: checkMilliseconds(WHAT, 'shutdownTimeout', options.shutdownTimeout) ?? 5000,
     handshakeTimeout: checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout, 10) ?? 10_000,
     backendTimeout: checkMilliseconds(WHAT, 'backendTimeout', options.backendTimeout, 10) ?? 10_000,
+    adminToken: checkAdminToken(options.adminToken),
+    adminHosts: new Set((stringList('adminHosts', options.adminHosts) ?? []).map((h) => h.toLowerCase())),
   };
 }

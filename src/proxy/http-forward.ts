@@ -86,8 +86,8 @@ export function forwardHttp(
     answer.pipe(res);
   });
   const backendFailed = (status: number, why: string) => {
-    backend.recordFailure();
     context.report({ type: 'backend-failure', backend: backend.id, status, reason: why });
+    backend.recordFailure(why);
     if (!res.headersSent) {
       res.writeHead(status, { 'content-type': 'text/plain' }).end(`bad gateway: ${why}\n`);
     } else {

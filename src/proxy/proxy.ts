@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { validateClientRequest } from '../protocol/handshake.js';
-import { handleAdminRequest } from './admin.js';
+import { type AdminAccess, handleAdminRequest } from './admin.js';
 import { Backend } from './backend.js';
 import { requestUpgrade } from './backend-handshake.js';
 import { Balancer } from './balancer.js';
@@ -43,6 +43,7 @@ export class ReverseProxy extends EventEmitter {
   private readonly options: ReturnType<typeof checkProxyOptions>;
   private readonly guard: EdgeGuard;
   private readonly sessions = new Set<ProxySession>();
+  private readonly adminAccess: AdminAccess;
   private closing = false;
   readonly counters = {
     accepted: 0,
@@ -55,6 +56,7 @@ export class ReverseProxy extends EventEmitter {
     super();
     this.options = checkProxyOptions(options);
     this.guard = new EdgeGuard(this.options);
+    this.adminAccess = { token: this.options.adminToken, hosts: this.options.adminHosts };
     this.routes = this.options.routes.map((route) => {
       const backends = route.backends.map((url) => this.newBackend(url, route.backendTls));
       return { ...route, backends, balancer: new Balancer(route.algorithm, backends) };
@@ -190,7 +192,7 @@ export class ReverseProxy extends EventEmitter {
 
   /** The admin API (see admin.ts): GET /status; POST /drain, /undrain, /add, /remove ?backend=URL. */
   handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): void {
-    handleAdminRequest(this, req, res);
+    handleAdminRequest(this, this.adminAccess, req, res);
   }
 
   /** Stop accepting, send 1001 to every client, wait for them (up to the shutdown timeout). */
@@ -204,14 +206,19 @@ export class ReverseProxy extends EventEmitter {
     await closed;
   }
 
+  /**
+   * The first route whose host matches and whose path is a prefix of the
+   * request's path on segment boundaries: "/chat" (or "/chat/") matches "/chat"
+   * and "/chat/x", never "/chatroom".
+   */
   private match(req: http.IncomingMessage): Route | undefined {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    const path = (req.url ?? '/').split('?')[0]!;
-    return this.routes.find(
-      (r) =>
-        (r.host === undefined || r.host === host) &&
-        (path === r.path || path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`) || r.path === '/'),
-    );
+    const host = (req.headers.host ?? '').replace(/:\d*$/, '').toLowerCase();
+    const path = readTarget(req.url).path;
+    return this.routes.find((r) => {
+      if (r.host !== undefined && r.host !== host) return false;
+      const prefix = r.path.replace(/\/+$/, '');
+      return prefix === '' || path === prefix || path.startsWith(`${prefix}/`);
+    });
   }
 
   private refuse(
@@ -313,9 +320,9 @@ export class ReverseProxy extends EventEmitter {
       socket.off('close', abandon);
       if (outcome.kind === 'failed') {
         backend.handshakes.failed++;
-        backend.recordFailure(outcome.why);
         const status = outcome.timedOut ? 504 : 502;
         this.log({ type: 'backend-failure', backend: backend.id, status, reason: outcome.why });
+        backend.recordFailure(outcome.why);
         if (socket.destroyed) return;
         if (tried.size < route.backends.length) {
           try {

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { encodeFrame } from '../../src/protocol/frame-encoder.js';
 import { MaskKeyPool } from '../../src/protocol/mask.js';
-import type { ProxyOptions } from '../../src/proxy/proxy.js';
+import { type ProxyOptions, ReverseProxy } from '../../src/proxy/proxy.js';
 import { HANDSHAKE, rawClient, rawExchange } from '../node/net-helpers.js';
 import { startBackend, startProxy, tripWire } from './helpers.js';
 
@@ -298,5 +298,82 @@ describe('proxy: spoofing and policy bypass (issue 11, items 9 and 10)', () => {
     await client.waitFor(() => closeCodeIn(client.frames()) !== undefined);
     assert.equal(closeCodeIn(client.frames()), 1002);
     assert.equal(await within(backendClosed, 'the backend is closed'), 1001);
+  });
+});
+
+describe('proxy: the admin API refuses web pages and strangers (issue 11, item 11)', () => {
+  async function request(port: number, method: string, path: string, headers: Record<string, string>) {
+    const lines = Object.entries({ Host: `127.0.0.1:${port}`, ...headers })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    const answer = await rawExchange(port, `${method} ${path} HTTP/1.1\r\n${lines}Connection: close\r\n\r\n`);
+    return Number(answer.slice(9, 12));
+  }
+
+  test('a cross-site POST (Origin, Sec-Fetch-Site) is refused with 403 and adds nothing', async () => {
+    const b = await backend();
+    const { proxy } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    const port = await adminFor(proxy);
+    const add = '/add?backend=ws%3A%2F%2Fevil.example%3A80';
+    assert.equal(await request(port, 'POST', add, { Origin: 'https://evil.example' }), 403);
+    assert.equal(await request(port, 'POST', add, { Origin: 'null' }), 403);
+    assert.equal(await request(port, 'POST', add, { 'Sec-Fetch-Site': 'cross-site' }), 403);
+    assert.equal(await request(port, 'GET', '/status', { Origin: `http://127.0.0.1:${port}` }), 403);
+    assert.equal(proxy.stats().routes[0]!.backends.length, 1);
+    assert.equal(await request(port, 'GET', '/status', {}), 200, 'curl-like clients still work');
+  });
+
+  test('the Host must be an address, localhost or an adminHosts name (DNS rebinding)', async () => {
+    const b = await backend();
+    const { proxy } = await proxyFor({ routes: [{ backends: [b.url] }], adminHosts: ['Proxy-Admin'] });
+    const port = await adminFor(proxy);
+    assert.equal(await request(port, 'GET', '/status', { Host: `rebind.evil.example:${port}` }), 403);
+    for (const host of [`localhost:${port}`, `[::1]:${port}`, '10.1.2.3', `proxy-admin:${port}`]) {
+      assert.equal(await request(port, 'GET', '/status', { Host: host }), 200, host);
+    }
+  });
+
+  test('with adminToken, requests need Authorization: Bearer <token> (401 otherwise)', async () => {
+    const b = await backend();
+    const token = 'correct-horse-battery-staple';
+    const { proxy } = await proxyFor({ routes: [{ backends: [b.url] }], adminToken: token });
+    const port = await adminFor(proxy);
+    const add = `/add?backend=${encodeURIComponent('ws://127.0.0.1:9/')}`;
+    assert.equal(await request(port, 'POST', add, {}), 401);
+    assert.equal(
+      await request(port, 'POST', add, { Authorization: 'Bearer wrong-token-of-some-length' }),
+      401,
+    );
+    assert.equal(await request(port, 'POST', add, { Authorization: `Basic ${token}` }), 401);
+    assert.equal(proxy.stats().routes[0]!.backends.length, 1);
+    assert.equal(await request(port, 'POST', add, { Authorization: `Bearer ${token}` }), 200);
+    assert.equal(proxy.stats().routes[0]!.backends.length, 2);
+    assert.throws(
+      () => new ReverseProxy({ routes: [{ backends: [b.url] }], adminToken: 'short' }),
+      /"adminToken" must be a string of at least 16 visible ASCII characters; got "\(not shown\)"/,
+    );
+  });
+});
+
+describe('proxy: routes match whole path segments (issue 13, item 10)', () => {
+  test('"/chat" matches /chat, /chat/x and /chat?q, not /chatroom', async () => {
+    const [chat, other] = [await startBackend('chat'), await startBackend('other')];
+    cleanups.push(
+      () => chat.stop(),
+      () => other.stop(),
+    );
+    const { port } = await proxyFor({
+      routes: [
+        { path: '/chat', backends: [chat.url] },
+        { path: '/', backends: [other.url] },
+      ],
+    });
+    const via = async (path: string) =>
+      /hello from (\w+)/.exec(await rawExchange(port, HANDSHAKE(path), 300))?.[1];
+    assert.equal(await via('/chat'), 'chat');
+    assert.equal(await via('/chat/room1'), 'chat');
+    assert.equal(await via('/chat?room=1'), 'chat');
+    assert.equal(await via('/chatroom'), 'other');
+    assert.equal(await via('/chat.html'), 'other');
   });
 });
