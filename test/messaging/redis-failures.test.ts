@@ -171,3 +171,28 @@ test('a replica promoted after writes it never received: the epoch rotates, offs
     ],
   );
 });
+
+test('a hung Redis (CLIENT PAUSE): calls time out with EngineUnavailableError instead of waiting', async (t) => {
+  if (!haveRedis(t)) return;
+  const redis = await startRedis(t);
+  const { engine } = await startEngine(t, { url: redis.url, commandTimeoutMs: 300 });
+  const before = await engine.publish({ channel: 'room', data: 'before', history });
+  await redis.cli('CLIENT', 'PAUSE', '3000', 'ALL');
+  await assert.rejects(
+    engine.publish({ channel: 'room', data: 'paused', history, idempotencyKey: 'p1' }),
+    (err) => {
+      assert.ok(err instanceof EngineUnavailableError, String(err));
+      assert.match(err.message, /timeout|timed out/i);
+      return true;
+    },
+  );
+  await redis.cli('CLIENT', 'UNPAUSE');
+  // The timed-out publish may still have run once Redis woke up: a retry with its key is not stored twice.
+  const retried = await engine.publish({ channel: 'room', data: 'paused', history, idempotencyKey: 'p1' });
+  assert.equal(retried.offset, before.offset + 1);
+  const page = await engine.history({ channel: 'room', limit: 10 });
+  assert.deepEqual(
+    page.publications.map((p) => p.data),
+    ['before', 'paused'],
+  );
+});

@@ -27,6 +27,7 @@ export class CommandRunner {
   constructor(
     private readonly connection: () => RedisConnection,
     private readonly maxPending: number,
+    private readonly timeoutMs: number,
   ) {}
 
   /** FCALL of one library function; keys[0] routes it on a cluster (all keys share one slot). */
@@ -62,11 +63,38 @@ export class CommandRunner {
     if (this.#pending >= this.maxPending) {
       throw new EngineUnavailableError(`more than ${this.maxPending} Redis commands in flight`);
     }
+    // node-redis's own timeout only covers commands not yet written; a written command waits
+    // for its reply however long a hung server takes. So the caller gets its answer (an error)
+    // after timeoutMs, while the command counts as pending until Redis really answers: the
+    // bound on pending commands is the bound on what node-redis holds.
     this.#pending++;
+    let reply: Promise<unknown>;
     try {
-      return await connection.call(key, command);
-    } finally {
+      reply = connection.call(key, command);
+    } catch (err) {
       this.#pending--;
+      throw err;
     }
+    reply.then(
+      () => this.#pending--,
+      () => this.#pending--,
+    );
+    return answerWithin(reply, this.timeoutMs);
+  }
+}
+
+/** `promise`, or EngineUnavailableError once `ms` pass without it settling. */
+export async function answerWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new EngineUnavailableError(`Redis did not answer within ${ms} ms (timeout)`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -111,7 +111,7 @@ function standaloneConnection(settings: ConnectionSettings, events: ConnectionEv
     },
     commandsReady: () => commands.isReady,
     feedReady: () => subscriber.isReady,
-    call: (_key, args) => commands.sendCommand(args),
+    call: (_key, args) => commands.sendCommand(args, { timeout: settings.commandTimeoutMs }),
     async loadLibrary(code) {
       await commands.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', code]);
     },

@@ -27,7 +27,7 @@ import {
   type PublishRequest,
 } from '../engine.js';
 import type { ClientInfo, Publication } from '../protocol.js';
-import { CommandRunner, toEngineError } from './commands.js';
+import { answerWithin, CommandRunner, toEngineError } from './commands.js';
 import { createConnection, type RedisConnection } from './connection.js';
 import { Fn, LIBRARY_CODE } from './functions.js';
 import { type ChannelKeys, channelKeys, decodeFeedMessage, toPublication } from './keys.js';
@@ -57,7 +57,11 @@ export class RedisEngine implements Engine {
 
   constructor(options: RedisEngineOptions) {
     this.#options = resolveOptions(options);
-    this.#commands = new CommandRunner(() => this.#requireConnection(), this.#options.maxPendingCommands);
+    this.#commands = new CommandRunner(
+      () => this.#requireConnection(),
+      this.#options.maxPendingCommands,
+      this.#options.commandTimeoutMs,
+    );
     this.#presence = new RedisPresence(
       this.#commands,
       (channel) => this.#keys(channel),
@@ -125,7 +129,10 @@ export class RedisEngine implements Engine {
       const keys = this.#keys(channel);
       this.#byFeed.set(keys.pubsub, channel);
       try {
-        await connection.subscribe(keys.pubsub, this.#options.sharded, this.#onFeed);
+        await answerWithin(
+          connection.subscribe(keys.pubsub, this.#options.sharded, this.#onFeed),
+          this.#options.commandTimeoutMs,
+        );
       } catch (err) {
         this.#byFeed.delete(keys.pubsub);
         throw toEngineError(err);
