@@ -152,6 +152,14 @@ export class ChatServer {
 
   private async serveAsset(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
+    // Health for load balancers (socketeer proxy --health /readyz): alive, and ready = the
+    // engine (e.g. Redis) can serve publishes and history.
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = path === '/healthz' || this.hub.engine.ready();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' });
+      res.end(ok ? 'ok\n' : `not ready: ${this.hub.engine.name} engine unavailable\n`);
+      return;
+    }
     const asset = ASSETS[path];
     if (path === '/favicon.ico' && (req.method === 'GET' || req.method === 'HEAD')) {
       // Browsers ask for it whatever the page says; the page links /favicon.svg. No 404 in the console.

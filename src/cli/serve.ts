@@ -1,4 +1,5 @@
 import { CHAT_DEFAULTS, ChatServer } from '../chat/server.js';
+import type { Engine } from '../messaging/engine.js';
 import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags, UsageError } from './args.js';
 
 export const serveHelp = `Usage: socketeer serve [--port N] [--host H] [--tls-cert FILE --tls-key FILE] [--echo] [limits]
@@ -16,6 +17,10 @@ Options:
   --echo            also serve an echo endpoint at /echo
   --history N       messages kept per room for recovery (default ${CHAT_DEFAULTS.historySize})
   --history-ttl S   seconds a room keeps its messages (default ${CHAT_DEFAULTS.historyTtl / 1000})
+  --redis URL       keep rooms in Redis (>= 7.0) so several serve processes are one chat:
+                    redis://host:port, or redis+cluster://h1:p1,h2:p2 for Redis Cluster
+                    (default: $SOCKETEER_REDIS_URL, else in memory). Needs the redis
+                    package: npm install redis@6
 
 Limits (0 turns one off):
   --max-connections N         open chat connections (default ${CHAT_DEFAULTS.maxConnections}; then 503)
@@ -26,6 +31,9 @@ Limits (0 turns one off):
 A request head must arrive within ${CHAT_DEFAULTS.headersTimeout / 1000} s (slowloris guard); a page that leaves
 ${CHAT_DEFAULTS.maxBufferedAmount / 1024} KiB unread is closed with 1013 and reconnects.
   -h, --help        show this help
+
+GET /healthz answers 200 while the process runs; GET /readyz 200 when the
+engine (Redis) is reachable, else 503 (for socketeer proxy --health /readyz).
 
 SIGINT/SIGTERM close every connection with 1001 (Going Away); the pages
 reconnect by themselves when the server is back.
@@ -44,11 +52,14 @@ export async function runServe(args: string[]): Promise<void> {
     'max-rooms-per-ip': { type: 'string' },
     history: { type: 'string' },
     'history-ttl': { type: 'string' },
+    redis: { type: 'string' },
   });
   const historyTtl = count(values, 'history-ttl', 1, Math.floor((2 ** 31 - 1) / 1000));
   const port = parsePort(values.port as string | undefined, 8000);
   const tls = readTlsFlags(values);
+  const engine = await redisEngine((values.redis as string | undefined) ?? process.env.SOCKETEER_REDIS_URL);
   const chat = new ChatServer({
+    engine,
     port,
     host: values.host as string | undefined,
     tls,
@@ -61,6 +72,7 @@ export async function runServe(args: string[]): Promise<void> {
     historyTtl: historyTtl === undefined ? undefined : historyTtl * 1000,
   });
   const address = await chat.listen().catch((error: NodeJS.ErrnoException) => {
+    if (error.name === 'EngineUnavailableError') throw new UsageError(error.message);
     throw listenError(error, port);
   });
   const host =
@@ -77,6 +89,23 @@ export async function runServe(args: string[]): Promise<void> {
     `socketeer chat: open ${web}/ (WebSocket endpoint ${ws}/chat${values.echo ? `, echo at ${ws}/echo` : ''})\n`,
   );
   onShutdownSignal(() => chat.close());
+}
+
+/** The Redis engine, loaded only when asked for (the `redis` package is an optional peer dependency). */
+async function redisEngine(url: string | undefined): Promise<Engine | undefined> {
+  if (url === undefined || url === '') return undefined;
+  let redis: typeof import('../messaging/redis/index.js');
+  try {
+    redis = await import('../messaging/redis/index.js');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new UsageError('--redis needs the redis package (node-redis 6): npm install redis@6');
+  }
+  try {
+    return new redis.RedisEngine(redis.redisOptionsFromUrl(url));
+  } catch (error) {
+    throw new UsageError(`--redis: ${(error as Error).message}`);
+  }
 }
 
 function count(

@@ -53,10 +53,18 @@ function reconnectStrategy(maxDelayMs: number) {
     Math.floor(Math.random() * Math.min(maxDelayMs, 50 * 2 ** Math.min(retries, 10))) + 10;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  lastError: () => Error | undefined,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      const cause = lastError();
+      reject(new Error(`${what}: not connected within ${ms} ms${cause ? ` (${cause.message})` : ''}`));
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -80,8 +88,12 @@ function standaloneConnection(settings: ConnectionSettings, events: ConnectionEv
   const commands = createClient(options);
   const subscriber = createClient(options);
   let feedWasReady = false;
+  let lastError: Error | undefined;
   for (const client of [commands, subscriber]) {
-    client.on('error', (err: Error) => events.error(err));
+    client.on('error', (err: Error) => {
+      lastError = err;
+      events.error(err);
+    });
     for (const name of ['ready', 'end', 'reconnecting', 'connect']) client.on(name, () => events.state());
   }
   // node-redis resubscribes every channel before it emits 'ready' again (its socket
@@ -97,6 +109,7 @@ function standaloneConnection(settings: ConnectionSettings, events: ConnectionEv
           Promise.all([commands.connect(), subscriber.connect()]),
           settings.connectTimeoutMs,
           url ?? 'redis',
+          () => lastError,
         );
       } catch (err) {
         commands.destroy();
@@ -138,8 +151,13 @@ function clusterConnection(settings: ConnectionSettings, events: ConnectionEvent
   // been resubscribed by node-redis, and the channels must catch up from history.
   const lost = new Set<string>();
   const address = (node: { host: string; port: number }) => `${node.host}:${node.port}`;
-  cluster.on('error', (err: Error) => events.error(err));
-  cluster.on('node-error', (err: Error) => events.error(err));
+  let lastError: Error | undefined;
+  const onError = (err: Error) => {
+    lastError = err;
+    events.error(err);
+  };
+  cluster.on('error', onError);
+  cluster.on('node-error', onError);
   // 'reconnecting' = a connection was lost unexpectedly. It ends either with 'ready' (node-redis
   // resubscribed its channels first) or with the client's end (node-redis moved its listeners to
   // another node after a topology change). Either way the channels must catch up from history.
@@ -159,7 +177,12 @@ function clusterConnection(settings: ConnectionSettings, events: ConnectionEvent
   return {
     async connect() {
       try {
-        await withTimeout(cluster.connect(), settings.connectTimeoutMs, settings.urls.join(','));
+        await withTimeout(
+          cluster.connect(),
+          settings.connectTimeoutMs,
+          settings.urls.join(','),
+          () => lastError,
+        );
       } catch (err) {
         cluster.destroy();
         throw err;
