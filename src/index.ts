@@ -7,7 +7,7 @@
  * the browser's WebSocket API as 'socketeer/whatwg' (also exported here as WhatwgWebSocket).
  */
 
-export type { ClientOptions } from './node/client.js';
+export type { ClientOptions } from './node/client/options.js';
 export { ReconnectingWebSocket, type ReconnectOptions } from './node/reconnecting.js';
 export type {
   Authenticator,

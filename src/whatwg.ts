@@ -4,5 +4,5 @@
  *   import { WebSocket } from 'socketeer/whatwg';
  */
 
-export type { ClientOptions } from './node/client.js';
+export type { ClientOptions } from './node/client/options.js';
 export { type BinaryType, CloseEvent, type CloseEventInit, WebSocket } from './node/whatwg.js';

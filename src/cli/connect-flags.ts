@@ -1,4 +1,4 @@
-import type { ClientOptions } from '../node/client.js';
+import type { ClientOptions } from '../node/client/options.js';
 import { type Options, readFlagFile, UsageError } from './args.js';
 
 /**

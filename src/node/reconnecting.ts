@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError, InvalidStateError } from '../protocol/errors.js';
-import type { ClientOptions } from './client.js';
+import type { ClientOptions } from './client/options.js';
 import { DEFAULTS, MAX_INT32 } from './defaults.js';
 import { checkInteger, checkKnownKeys, checkMilliseconds } from './options.js';
 import type { SendData, SendOptions } from './websocket.js';

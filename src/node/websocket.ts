@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { assertCloseReason, isValidWireCloseCode } from '../protocol/close.js';
 import { Connection, type ConnectionHandler, type Role } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
-import { type ClientOptions, startClientHandshake } from './client.js';
+import { startClientHandshake } from './client/handshake.js';
+import type { ClientOptions } from './client/options.js';
 import { DEFAULTS } from './defaults.js';
 import { DeflateClosedError, type PerMessageDeflate } from './deflate.js';
 import { coarseClock, type Monitored } from './heartbeat.js';
@@ -93,6 +95,8 @@ type OwnedSocket = Duplex & { [kOwner]: WebSocket };
 
 export interface WebSocketEventMap {
   open: [];
+  /** Client side, just before 'open': the server's 101 response (headers such as Set-Cookie). */
+  upgrade: [response: IncomingMessage];
   message: [data: string | Buffer, isBinary: boolean];
   ping: [payload: Buffer];
   pong: [payload: Buffer];

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
-import { isToken } from '../protocol/headers.js';
-import type { ClientOptions } from './client.js';
+import type { ClientOptions } from './client/options.js';
+import { findBadSubprotocol, readWebSocketUrl } from './client/url.js';
 import { kCloseWithoutStatus, kPeerClose } from './internal.js';
 import { WebSocket as NodeWebSocket } from './websocket.js';
 
@@ -65,19 +65,15 @@ function clampUnsignedShort(value: unknown): number {
 
 /** Parse and check the URL as the constructor's steps do (http(s) map to ws(s)). */
 function parseUrl(url: unknown): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(String(url));
-  } catch {
-    throw syntaxError(`The URL '${String(url)}' is invalid.`);
-  }
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
-  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+  const read = readWebSocketUrl(String(url));
+  if ('problem' in read) {
     throw syntaxError(
-      `The URL's scheme must be 'ws', 'wss', 'http' or 'https'; '${parsed.protocol.slice(0, -1)}' is not allowed.`,
+      read.problem.kind === 'invalid'
+        ? `The URL '${String(url)}' is invalid.`
+        : `The URL's scheme must be 'ws', 'wss', 'http' or 'https'; '${read.problem.scheme}' is not allowed.`,
     );
   }
+  const parsed = read.url;
   // URL.hash is '' both for no fragment and an empty one: look at the string itself.
   if (parsed.href.includes('#')) {
     throw syntaxError(
@@ -93,11 +89,11 @@ function parseProtocols(protocols: unknown): string[] {
     typeof protocols === 'object' && protocols !== null && Symbol.iterator in protocols
       ? Array.from(protocols as Iterable<unknown>, String)
       : [String(protocols)];
-  const seen = new Set<string>();
-  for (const protocol of list) {
-    if (!isToken(protocol)) throw syntaxError(`The subprotocol '${protocol}' is invalid.`);
-    if (seen.has(protocol)) throw syntaxError(`The subprotocol '${protocol}' is duplicated.`);
-    seen.add(protocol);
+  const bad = findBadSubprotocol(list);
+  if (bad) {
+    throw syntaxError(
+      `The subprotocol '${bad.protocol}' is ${bad.kind === 'token' ? 'invalid' : 'duplicated'}.`,
+    );
   }
   return list;
 }

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from '../../src/index.js';
-import { proxyFor } from '../../src/node/proxy-connect.js';
+import { proxyFor } from '../../src/node/client/proxy-connect.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import type { HandshakeError } from '../../src/protocol/errors.js';
 import { makeCertificate } from '../tls-cert.js';

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { WebSocketServer as WsServer } from 'ws';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
 import { InvalidStateError } from '../../src/protocol/errors.js';
 import { startEchoServer, startServer } from './net-helpers.js';
@@ -91,6 +92,38 @@ describe('ws idioms', () => {
     const [error] = (await once(third, 'error')) as [NodeJS.ErrnoException];
     assert.equal(error.code, 'EADDRINUSE');
     await server.close();
+  });
+
+  test("the client's 'upgrade' event shows the 101's headers (Set-Cookie), before 'open'", async () => {
+    const peer = new WsServer({ port: 0, host: '127.0.0.1' });
+    await once(peer, 'listening');
+    peer.on('headers', (headers) => headers.push('Set-Cookie: session=abc; HttpOnly'));
+    const { port } = peer.address() as AddressInfo;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const order: string[] = [];
+    let cookie: string[] | undefined;
+    ws.on('upgrade', (response) => {
+      order.push('upgrade');
+      cookie = response.headers['set-cookie'];
+    });
+    ws.on('open', () => order.push('open'));
+    await once(ws, 'open');
+    assert.deepEqual(order, ['upgrade', 'open']);
+    assert.deepEqual(cookie, ['session=abc; HttpOnly']);
+    ws.close();
+    await once(ws, 'close');
+    await new Promise((resolve) => peer.close(resolve));
+  });
+
+  test('ws client option names get the socketeer equivalent in the error', () => {
+    assert.throws(
+      () => new WebSocket('ws://127.0.0.1:1/', { origin: 'https://a.example' } as never),
+      /option "origin" is ws's; send it as a header: \{ headers: \{ Origin/,
+    );
+    assert.throws(
+      () => new WebSocket('ws://127.0.0.1:1/', { maxPayload: 10 } as never),
+      /option "maxPayload" is ws's; use "maxMessageSize"/,
+    );
   });
 
   test('the server is generic over its user type: ws.user.name compiles and is what authenticate gave', async () => {

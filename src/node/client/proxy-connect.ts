@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { HandshakeError } from '../protocol/errors.js';
+import { HandshakeError } from '../../protocol/errors.js';
 
 /**
  * Reaching a WebSocket server through an HTTP proxy: an HTTP CONNECT tunnel to

@@ -1,0 +1,57 @@
+import type { IncomingMessage } from 'node:http';
+import { HandshakeError } from '../../protocol/errors.js';
+import type { ClientOptions } from './options.js';
+import { parseWebSocketUrl } from './url.js';
+
+/** Redirects during the opening handshake (RFC 6455 section 4.1 lets a client follow them). */
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export type RedirectDecision =
+  /** Not a redirect: handle the response as usual. */
+  | { kind: 'none' }
+  /** Follow: a new handshake to `url` with these options (one redirect fewer). */
+  | { kind: 'follow'; url: URL; options: ClientOptions }
+  | { kind: 'fail'; error: HandshakeError };
+
+export function decideRedirect(
+  response: IncomingMessage,
+  from: URL,
+  options: ClientOptions,
+  redirectsLeft: number,
+): RedirectDecision {
+  const status = response.statusCode ?? 0;
+  if (!REDIRECTS.has(status)) return { kind: 'none' };
+  const location = response.headers.location;
+  if (redirectsLeft > 0 && location) {
+    let next: URL;
+    try {
+      next = parseWebSocketUrl(new URL(location, from.href.replace(/^ws/, 'http')));
+    } catch (error) {
+      const message = `bad redirect to ${location}: ${(error as Error).message}`;
+      return { kind: 'fail', error: new HandshakeError(message, status) };
+    }
+    // Credentials stay with the host they were meant for.
+    const sameHost = next.host === from.host;
+    const nextOptions: ClientOptions = sameHost
+      ? { ...options, followRedirects: redirectsLeft - 1 }
+      : {
+          ...options,
+          headers: undefined,
+          cert: undefined,
+          key: undefined,
+          followRedirects: redirectsLeft - 1,
+        };
+    return { kind: 'follow', url: next, options: nextOptions };
+  }
+  // Redirects were asked for, and this one is past the count.
+  if (options.followRedirects !== undefined && redirectsLeft === 0) {
+    const error = new HandshakeError(
+      `too many redirects (the last to ${location ?? '?'})`,
+      status,
+      response.headers,
+    );
+    return { kind: 'fail', error };
+  }
+  return { kind: 'none' };
+}
