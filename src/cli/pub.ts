@@ -10,7 +10,8 @@ acknowledgement, once the hub has stored the publication: its position as a
 JSON line, e.g. {"epoch":"k3Jd9a","offset":42}.
 
 DATA is sent as JSON when it parses as JSON (42, "text", {"a":1}), else as a
-string. Without DATA, every line of stdin is one publication, in order.
+string. Without DATA, every line of stdin is one publication, in order (one
+at a time: each is acknowledged before the next is sent).
 Each publish carries an idempotency key: when the connection drops before the
 acknowledgement, it is sent again after reconnecting and stored only once.
 
@@ -21,9 +22,6 @@ ${commonHelp}
 Exit status: 0 when every publication was acknowledged, 1 otherwise (the
 reason on stderr, e.g. permission-denied), 2 for usage errors.
 `;
-
-/** Publishes kept in flight at once when reading stdin (the hub allows 256 per connection). */
-const WINDOW = 64;
 
 export async function runPub(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -50,16 +48,12 @@ export async function runPub(args: string[]): Promise<number> {
     if (positionals[2] !== undefined) {
       await client.publish(channel, parseData(positionals[2], asString)).then(print, fail);
     } else {
-      // Acknowledgements are printed in input order; WINDOW publishes travel at once.
-      const inFlight: Array<Promise<void>> = [];
+      // One at a time: a publish the hub refuses for a moment (rate limit) is retried by the
+      // client, and pipelining would let a later line overtake it. Lines are stored in order.
       for await (const line of createInterface({ input: process.stdin, terminal: false })) {
         if (line === '') continue;
-        const ack = client.publish(channel, parseData(line, asString));
-        const previous = inFlight.at(-1) ?? Promise.resolve();
-        inFlight.push(previous.then(() => ack.then(print, fail)));
-        if (inFlight.length >= WINDOW) await inFlight.shift();
+        await client.publish(channel, parseData(line, asString)).then(print, fail);
       }
-      await Promise.all(inFlight);
     }
   } finally {
     client.close();

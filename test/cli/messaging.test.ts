@@ -72,8 +72,9 @@ describe('socketeer sub / pub / presence', () => {
     assert.deepEqual(stored, [{ a: 1 }, 'plain words', '42']);
   });
 
-  test('pub without DATA publishes each stdin line in order and prints one ack per line', async () => {
-    const lines = Array.from({ length: 150 }, (_, i) => `line ${i}`);
+  test('pub without DATA publishes each stdin line in order, past the hub rate limit, one ack per line', async () => {
+    // 300 lines: more than the hub's burst of 200 commands, so some are refused for a moment and retried.
+    const lines = Array.from({ length: 300 }, (_, i) => `line ${i}`);
     const result = await run(['pub', t.url, 'chat:stdin'], `${lines.join('\n')}\n`);
     assert.equal(result.code, 0, result.stderr);
     const acks = result.stdout

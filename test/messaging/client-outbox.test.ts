@@ -41,10 +41,10 @@ describe('Outbox', () => {
     const outbox = new Outbox(10);
     const w = wire();
     outbox.online(w.send);
-    const p = outbox.request('publish', {}, publish('publish to "x"'));
+    const p = outbox.request('rpc', {}, { timeout: 1000, repeatable: false, label: 'rpc "m"' });
     outbox.reply(w.frames[0]!.id, undefined, {
-      code: 'unavailable',
-      message: 'engine down',
+      code: 'internal',
+      message: 'handler failed',
       temporary: true,
     });
     const error = await p.then(
@@ -52,9 +52,61 @@ describe('Outbox', () => {
       (e: unknown) => e,
     );
     assert.ok(error instanceof ReplyError);
-    assert.equal(error.code, 'unavailable');
+    assert.equal(error.code, 'internal');
     assert.equal(error.temporary, true);
-    assert.match(error.message, /publish to "x": unavailable: engine down/);
+    assert.match(error.message, /rpc "m": internal: handler failed/);
+    const q = outbox.request('publish', {}, publish('publish to "x"'));
+    outbox.reply(w.frames[1]!.id, undefined, { code: 'permission-denied', message: 'no', temporary: false });
+    await assert.rejects(q, (e: Error) => e instanceof ReplyError && e.code === 'permission-denied');
+  });
+
+  test('a temporary refusal of a repeatable command is retried after a growing delay until it succeeds', async () => {
+    const outbox = new Outbox(10, () => 0.5);
+    const w = wire();
+    outbox.online(w.send);
+    const p = outbox.request(
+      'publish',
+      { key: 'k' },
+      { timeout: 10_000, repeatable: true, label: 'publish' },
+    );
+    const busy = { code: 'too-many-requests', message: 'slow down', temporary: true } as const;
+    outbox.reply(w.frames[0]!.id, undefined, busy);
+    mock.timers.tick(74); // first window 100 ms: 50 fixed + 0.5 x 50
+    assert.equal(w.frames.length, 1);
+    mock.timers.tick(1);
+    assert.equal(w.frames.length, 2, 'sent again');
+    assert.deepEqual(w.frames[1]!.params, { key: 'k' });
+    outbox.reply(w.frames[1]!.id, undefined, busy);
+    mock.timers.tick(149); // second window 200 ms: 100 + 50
+    assert.equal(w.frames.length, 2);
+    mock.timers.tick(1);
+    assert.equal(w.frames.length, 3);
+    outbox.reply(w.frames[2]!.id, { offset: 9 }, undefined);
+    assert.deepEqual(await p, { offset: 9 });
+  });
+
+  test('a command still refused at its timeout fails saying why; one waiting to retry is sent once back online', async () => {
+    const outbox = new Outbox(10, () => 0);
+    const w = wire();
+    outbox.online(w.send);
+    const busy = { code: 'unavailable', message: 'engine down', temporary: true } as const;
+    const p = outbox.request('history', {}, { timeout: 300, repeatable: true, label: 'history of "a"' });
+    outbox.reply(w.frames[0]!.id, undefined, busy);
+    outbox.offline('closed'); // while it waits to retry
+    mock.timers.tick(50);
+    assert.equal(outbox.queued, 1, 'due while offline: queued');
+    const w2 = wire();
+    outbox.online(w2.send);
+    assert.equal(w2.frames.length, 1);
+    outbox.reply(w2.frames[0]!.id, undefined, busy);
+    mock.timers.tick(250);
+    await assert.rejects(
+      p,
+      (e: Error) =>
+        e instanceof TimeoutError && /after 300 ms: still refused: unavailable: engine down/.test(e.message),
+    );
+    assert.equal(outbox.queued, 0);
+    assert.equal(outbox.inFlight, 0);
   });
 
   test('offline: queued in order, sent once when online, each exactly once', async () => {

@@ -71,7 +71,7 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     this.#given = options;
     this.#options = resolveOptions(options);
     this.#token = options.token;
-    this.#outbox = new Outbox(this.#options.maxQueued);
+    this.#outbox = new Outbox(this.#options.maxQueued, this.#options.random);
     this.#backoff = new Backoff({
       minDelay: this.#options.minReconnectDelay,
       maxDelay: this.#options.maxReconnectDelay,

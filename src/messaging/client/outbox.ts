@@ -10,9 +10,10 @@ import { NotSentError, ReplyError, TimeoutError } from './errors.js';
  *
  * Repeatable commands (publishes carrying an idempotency key, and reads) go
  * back to the queue when the connection drops before their reply and are sent
- * again once connected: a publish is delivered once because the server
- * answers a repeated key with the first result. Others (rpc) are rejected,
- * since running them twice may not be safe.
+ * again once connected, and are retried after a temporary error reply: a
+ * publish is delivered once because the server answers a repeated key with the
+ * first result. Others (rpc) are rejected, since running them twice may not be
+ * safe.
  */
 
 export type Send = (frame: string) => void;
@@ -34,12 +35,17 @@ interface Entry {
   id: number | undefined;
   sentOnce: boolean;
   timer: ReturnType<typeof setTimeout>;
+  /** Set while waiting to resend after a temporary error. */
+  retry: ReturnType<typeof setTimeout> | undefined;
+  retries: number;
+  lastError: ErrorBody | undefined;
   resolve(result: unknown): void;
   reject(error: Error): void;
 }
 
 export class Outbox {
   readonly #maxQueued: number;
+  readonly #random: () => number;
   /** Every pending command in the order it was made: flushes keep that order. */
   readonly #entries = new Set<Entry>();
   readonly #byId = new Map<number, Entry>();
@@ -47,8 +53,9 @@ export class Outbox {
   #nextId = 1;
   #send: Send | undefined;
 
-  constructor(maxQueued: number) {
+  constructor(maxQueued: number, random: () => number = Math.random) {
     this.#maxQueued = maxQueued;
+    this.#random = random;
   }
 
   /** Commands waiting for a connection. */
@@ -74,17 +81,7 @@ export class Outbox {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      const entry: Entry = {
-        cmd,
-        params,
-        options,
-        id: undefined,
-        sentOnce: false,
-        timer: setTimeout(() => this.#expire(entry), options.timeout),
-        resolve: resolve as (result: unknown) => void,
-        reject,
-      };
-      this.#entries.add(entry);
+      const entry = this.#create(cmd, params, options, resolve as (result: unknown) => void, reject);
       if (this.#send) this.#transmit(entry, this.#send);
       else this.#queued++;
     });
@@ -97,18 +94,8 @@ export class Outbox {
    */
   direct<R>(send: Send, cmd: CommandName, params: unknown, label: string, timeout: number): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const entry: Entry = {
-        cmd,
-        params,
-        options: { timeout, repeatable: false, label },
-        id: undefined,
-        sentOnce: false,
-        timer: setTimeout(() => this.#expire(entry), timeout),
-        resolve: resolve as (result: unknown) => void,
-        reject,
-      };
-      this.#entries.add(entry);
-      this.#transmit(entry, send);
+      const options = { timeout, repeatable: false, label };
+      this.#transmit(this.#create(cmd, params, options, resolve as (result: unknown) => void, reject), send);
     });
   }
 
@@ -116,7 +103,7 @@ export class Outbox {
   online(send: Send): void {
     this.#send = send;
     for (const entry of this.#entries) {
-      if (entry.id === undefined) {
+      if (entry.id === undefined && entry.retry === undefined) {
         this.#queued--;
         this.#transmit(entry, send);
       }
@@ -145,6 +132,10 @@ export class Outbox {
   reply(id: number, result: unknown, error: ErrorBody | undefined): boolean {
     const entry = this.#byId.get(id);
     if (!entry) return false;
+    if (error?.temporary === true && entry.options.repeatable) {
+      this.#retryLater(entry, error);
+      return true;
+    }
     this.#settle(entry);
     if (error) entry.reject(new ReplyError(error, entry.options.label));
     else entry.resolve(result);
@@ -161,6 +152,52 @@ export class Outbox {
     }
   }
 
+  #create(
+    cmd: CommandName,
+    params: unknown,
+    options: RequestOptions,
+    resolve: (result: unknown) => void,
+    reject: (error: Error) => void,
+  ): Entry {
+    const entry: Entry = {
+      cmd,
+      params,
+      options,
+      id: undefined,
+      sentOnce: false,
+      timer: setTimeout(() => this.#expire(entry), options.timeout),
+      retry: undefined,
+      retries: 0,
+      lastError: undefined,
+      resolve,
+      reject,
+    };
+    this.#entries.add(entry);
+    return entry;
+  }
+
+  /**
+   * A temporary refusal (too-many-requests, unavailable, internal) of a
+   * repeatable command: send it again after a growing delay, until its
+   * timeout. "Equal jitter" (half fixed, half random) so that a client
+   * throttled by the server's rate limit does not retry at once.
+   */
+  #retryLater(entry: Entry, error: ErrorBody): void {
+    this.#byId.delete(entry.id!);
+    entry.id = undefined;
+    entry.lastError = error;
+    const window = Math.min(5000, 100 * 2 ** entry.retries++);
+    entry.retry = setTimeout(
+      () => {
+        entry.retry = undefined;
+        if (!this.#entries.has(entry)) return;
+        if (this.#send) this.#transmit(entry, this.#send);
+        else this.#queued++;
+      },
+      window / 2 + this.#random() * (window / 2),
+    );
+  }
+
   #transmit(entry: Entry, send: Send): void {
     const id = this.#nextId++;
     entry.id = id;
@@ -173,19 +210,22 @@ export class Outbox {
   }
 
   #expire(entry: Entry): void {
-    if (entry.id === undefined) this.#queued--;
+    if (entry.id === undefined && entry.retry === undefined) this.#queued--;
     this.#settle(entry);
     const { label, timeout } = entry.options;
-    const why = entry.sentOnce
-      ? entry.cmd === 'publish'
-        ? 'no reply; it may have been accepted: publish again with the same key to learn its position'
-        : 'no reply'
-      : 'no connection to send it on';
+    const why = entry.lastError
+      ? `still refused: ${entry.lastError.code}: ${entry.lastError.message}`
+      : entry.sentOnce
+        ? entry.cmd === 'publish'
+          ? 'no reply; it may have been accepted: publish again with the same key to learn its position'
+          : 'no reply'
+        : 'no connection to send it on';
     entry.reject(new TimeoutError(`${label} timed out after ${timeout} ms: ${why}`));
   }
 
   #settle(entry: Entry): void {
     clearTimeout(entry.timer);
+    clearTimeout(entry.retry);
     this.#entries.delete(entry);
     if (entry.id !== undefined) this.#byId.delete(entry.id);
   }
