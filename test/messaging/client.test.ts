@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { ConnectContext } from '../../src/messaging/index.js';
 import { NotSentError, ReplyError, TimeoutError } from '../../src/messaging/node-client.js';
 import { collect, nextEvent, startHub, type TestHub } from './client-fixture.js';
 
@@ -237,6 +238,33 @@ describe('messaging client with a real hub', () => {
     );
     t.gate.release();
     await client.ready();
+  });
+
+  test('an expiring token is refreshed (getToken) before it expires; the connection stays up', async () => {
+    // Tokens "v1", "v2", ...: each valid for 1 s from when the hub sees it.
+    const refreshes: ConnectContext[] = [];
+    let gotRefresh: () => void = () => {};
+    const twoRefreshes = new Promise<void>((resolve) => (gotRefresh = resolve));
+    const tokens = await startHub({
+      authenticate: (context) => {
+        if (context.refresh) refreshes.push(context);
+        if (refreshes.length === 2) gotRefresh();
+        return { user: 'renewer', expiresAt: Date.now() + 1000 };
+      },
+    });
+    try {
+      let issued = 0;
+      const client = tokens.client({ getToken: () => `v${++issued}` });
+      client.connect();
+      await client.ready();
+      await twoRefreshes;
+      // Each refresh carried a fresh token from getToken, on the same connection's user.
+      const used = refreshes.map((r) => Number(r.token!.slice(1)));
+      assert.ok(used[0]! >= 2 && used[1]! > used[0]!, `refresh tokens ${used}`);
+      assert.equal(client.session.user, 'renewer');
+    } finally {
+      await tokens.close();
+    }
   });
 
   test('a client that connects to a plain WebSocket server (no subprotocol) reports it and keeps trying', async () => {
