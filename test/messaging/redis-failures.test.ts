@@ -176,6 +176,7 @@ test('a hung Redis (CLIENT PAUSE): calls time out with EngineUnavailableError in
   if (!haveRedis(t)) return;
   const redis = await startRedis(t);
   const { engine } = await startEngine(t, { url: redis.url, commandTimeoutMs: 300 });
+  const bounded = await startEngine(t, { url: redis.url, commandTimeoutMs: 60_000, maxPendingCommands: 3 });
   const before = await engine.publish({ channel: 'room', data: 'before', history });
   await redis.cli('CLIENT', 'PAUSE', '3000', 'ALL');
   await assert.rejects(
@@ -186,7 +187,18 @@ test('a hung Redis (CLIENT PAUSE): calls time out with EngineUnavailableError in
       return true;
     },
   );
+  // Nothing piles up while Redis hangs: past maxPendingCommands (default 10000; here the timed-out
+  // publish still counts until Redis answers it) calls are refused at once.
+  const stuck = [1, 2, 3].map((n) => bounded.engine.publish({ channel: 'b', data: n, history }));
+  await assert.rejects(
+    bounded.engine.publish({ channel: 'b', data: 4, history }),
+    /more than 3 Redis commands in flight/,
+  );
   await redis.cli('CLIENT', 'UNPAUSE');
+  assert.deepEqual(
+    (await Promise.all(stuck)).map((r) => r.offset),
+    [1, 2, 3],
+  );
   // The timed-out publish may still have run once Redis woke up: a retry with its key is not stored twice.
   const retried = await engine.publish({ channel: 'room', data: 'paused', history, idempotencyKey: 'p1' });
   assert.equal(retried.offset, before.offset + 1);
