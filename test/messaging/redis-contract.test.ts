@@ -5,7 +5,7 @@ import { haveRedis, type RedisServer, startRedis } from '../redis-server.js';
 import { findBinary } from '../system.js';
 import { runEngineContract } from './engine-contract.js';
 
-/** The shared engine contract against real Redis (one server for the file), plain and sharded pub/sub. */
+/** The shared engine contract against real Redis (one server for the file). */
 if (findBinary('redis-server') || inCI) {
   let redis: RedisServer;
   const cleanups: (() => unknown)[] = [];
@@ -18,13 +18,12 @@ if (findBinary('redis-server') || inCI) {
   const interruptFeed = async () => {
     await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
   };
-  for (const sharded of [false, true]) {
-    runEngineContract(
-      sharded ? 'redis (sharded pub/sub)' : 'redis',
-      () => new RedisEngine({ url: redis.url, sharded, presenceSweepMs: 50, reconnectMaxDelayMs: 200 }),
-      { interruptFeed },
-    );
-  }
+  // Sharded pub/sub runs the contract on the cluster (redis-cluster.test.ts).
+  runEngineContract(
+    'redis',
+    () => new RedisEngine({ url: redis.url, presenceSweepMs: 50, reconnectMaxDelayMs: 200 }),
+    { interruptFeed },
+  );
 } else {
   test('engine contract: redis', (t) => {
     haveRedis(t);
