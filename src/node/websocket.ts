@@ -903,7 +903,20 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   /** Every byte for the socket goes through here (batched while a received chunk is processed). */
   private out(data: Buffer, callback?: WriteCallback): boolean {
-    return batchWrite(this, this.socket!, data, callback);
+    const socket = this.socket!;
+    // Our side of TCP is finished (the peer sent FIN, or it was reset): what was
+    // still being compressed or queued has nowhere to go. Say so to the caller
+    // rather than raising 'write after end' on a connection that is just ending.
+    if (socket.writableEnded || socket.destroyed) {
+      if (callback) {
+        process.nextTick(
+          callback,
+          new InvalidStateError('the connection closed before this message was sent'),
+        );
+      }
+      return false;
+    }
+    return batchWrite(this, socket, data, callback);
   }
 
   private reportError(error: Error): void {
