@@ -20,7 +20,7 @@ import * as zlib from 'node:zlib';
 const MiB = 1024 * 1024;
 
 if (process.argv[2] === '--server') {
-  const { WebSocketServer } = await import('../dist/src/node/server.js');
+  const { WebSocketServer } = await import('../dist/src/index.js');
   const server = new WebSocketServer({
     port: 0,
     host: '127.0.0.1',
