@@ -106,7 +106,6 @@ export interface SessionLike {
   disconnect(code: number, reason: string): void;
   /** Re-register presence for every subscription that has it (keeps entries alive). */
   refreshPresence(): void;
-  pushJoinLeave(kind: 'join' | 'leave', channel: string, info: ClientInfo): void;
 }
 
 export interface HubContext {

@@ -9,8 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import * as channelCommands from './channel-commands.js';
 import { badRequest, parseCommand } from './commands.js';
-import { type HubContext, HubError, type Identity, type SessionLike, UNAVAILABLE } from './context.js';
-import { EngineUnavailableError } from './engine.js';
+import { type HubContext, HubError, type Identity, type SessionLike } from './context.js';
 import { MAX_TIMER_MS } from './options.js';
 import {
   type ClientInfo,
@@ -28,19 +27,8 @@ import {
   UnsubscribeCodes,
 } from './protocol.js';
 import { SessionChannels } from './session-channels.js';
+import { authenticate, encodePub, RateLimit, toErrorBody } from './session-parts.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
-
-const encodedPubs = new WeakMap<Publication, Buffer>();
-
-/** A pub push is the same bytes for every subscriber of the channel: encode it once. */
-function encodePub(channel: string, pub: Publication): Buffer {
-  let frame = encodedPubs.get(pub);
-  if (!frame) {
-    frame = Buffer.from(JSON.stringify({ push: 'pub', channel, pub }));
-    encodedPubs.set(pub, frame);
-  }
-  return frame;
-}
 
 type Outcome = { result: unknown; after?: () => void };
 
@@ -75,8 +63,7 @@ export class Session implements SubscriptionOwner, SessionLike {
   private connectTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiresAt: number | undefined;
-  private tokens: number;
-  private refilledAt = Date.now();
+  private readonly rateLimit: RateLimit;
   private inFlight = 0;
   private badCommands = 0;
 
@@ -92,7 +79,7 @@ export class Session implements SubscriptionOwner, SessionLike {
   ) {
     this.request = request;
     this.channels = new SessionChannels(ctx, this);
-    this.tokens = ctx.settings.commandBurst;
+    this.rateLimit = new RateLimit(ctx.settings.commandRate, ctx.settings.commandBurst);
     this.connectTimer = setTimeout(() => {
       this.disconnect(
         CloseCodes.connectTimeout,
@@ -160,10 +147,6 @@ export class Session implements SubscriptionOwner, SessionLike {
     this.channels.refreshPresence();
   }
 
-  pushJoinLeave(kind: 'join' | 'leave', channel: string, info: ClientInfo): void {
-    this.joinLeave(kind, channel, info);
-  }
-
   // ------------------------------------------------------------ outbound
 
   /**
@@ -206,7 +189,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     const parsed = parseCommand(typeof data === 'string' ? data : data.toString('utf8'));
     if (!parsed.ok) return this.badCommand(parsed.id, parsed.error);
     const command = parsed.command;
-    if (!this.takeToken()) {
+    if (!this.rateLimit.take()) {
       return this.replyError(command.id, {
         code: ErrorCodes.tooManyRequests,
         message: `more than ${this.ctx.settings.commandRate} commands per second`,
@@ -237,7 +220,7 @@ export class Session implements SubscriptionOwner, SessionLike {
       },
       (error) => {
         this.inFlight--;
-        this.replyError(command.id, this.toErrorBody(error));
+        this.replyError(command.id, toErrorBody(this.ctx, error));
       },
     );
   }
@@ -247,25 +230,6 @@ export class Session implements SubscriptionOwner, SessionLike {
     if (++this.badCommands >= this.ctx.settings.maxBadCommands) {
       this.disconnect(CloseCodes.badRequest, `${this.badCommands} malformed or unknown commands`);
     }
-  }
-
-  /** Token bucket: `commandRate` per second on average, `commandBurst` at once. */
-  private takeToken(): boolean {
-    const { commandRate, commandBurst } = this.ctx.settings;
-    if (commandRate === 0) return true;
-    const now = Date.now();
-    this.tokens = Math.min(commandBurst, this.tokens + ((now - this.refilledAt) * commandRate) / 1000);
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens--;
-    return true;
-  }
-
-  private toErrorBody(error: unknown): ErrorBody {
-    if (error instanceof HubError) return error.body;
-    if (error instanceof EngineUnavailableError) return UNAVAILABLE;
-    this.ctx.reportError(error);
-    return { code: ErrorCodes.internal, message: 'internal server error', temporary: true };
   }
 
   private async execute(command: Command): Promise<Outcome> {
@@ -327,7 +291,7 @@ export class Session implements SubscriptionOwner, SessionLike {
       identity = await this.authenticate(params.token, params.data, params.name, false);
     } catch (error) {
       this.inFlight--;
-      const body = this.toErrorBody(error);
+      const body = toErrorBody(this.ctx, error);
       this.replyError(id, body);
       const code =
         body.code === ErrorCodes.unauthorized
@@ -359,7 +323,7 @@ export class Session implements SubscriptionOwner, SessionLike {
           subs[channel] = result satisfies SubscribeResult;
           started.push(subscription);
         } catch (error) {
-          subs[channel] = { error: this.toErrorBody(error) };
+          subs[channel] = { error: toErrorBody(this.ctx, error) };
         }
       }),
     );
@@ -371,33 +335,17 @@ export class Session implements SubscriptionOwner, SessionLike {
     for (const subscription of started) subscription.activate();
   }
 
-  private async authenticate(
-    token: string | undefined,
-    data: unknown,
-    name: string | undefined,
-    refresh: boolean,
-  ): Promise<Identity> {
-    if (this.presetIdentity) return this.presetIdentity;
-    const hook = this.ctx.hooks.authenticate;
-    if (!hook) return { user: '' };
-    const identity = await hook({
+  private authenticate(token: string | undefined, data: unknown, name: string | undefined, refresh: boolean) {
+    if (this.presetIdentity) return Promise.resolve(this.presetIdentity);
+    const context = {
       token,
       data,
       name,
       request: this.request,
       clientAddress: this.ws.clientAddress,
       refresh,
-    });
-    if (!identity) throw new HubError(ErrorCodes.unauthorized, 'authentication refused');
-    if (typeof identity !== 'object' || typeof identity.user !== 'string') {
-      throw new TypeError(
-        'authenticate must return {user: string, info?, expiresAt?, data?} or a falsy value',
-      );
-    }
-    if (identity.expiresAt !== undefined && identity.expiresAt <= Date.now()) {
-      throw new HubError(ErrorCodes.tokenExpired, 'the credential has expired');
-    }
-    return identity;
+    };
+    return authenticate(this.ctx, context);
   }
 
   private async refresh(token: string): Promise<{ expiresIn?: number }> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import { Hub, HubError, type Push } from '../../src/messaging/index.js';
+import { EngineUnavailableError, Hub, HubError, MemoryEngine, type Push } from '../../src/messaging/index.js';
 import { CloseCodes, ErrorCodes } from '../../src/messaging/protocol.js';
 import { RawClient } from './client.js';
 
@@ -256,6 +256,64 @@ describe('local connections (hub.connectLocal)', () => {
       await new Promise((r) => setImmediate(r));
       assert.deepEqual(closed, [1000, 'bye']);
       alice.close();
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+describe('server-side control', () => {
+  test('close() tells clients to reconnect (4000); unsubscribe and disconnectUser from the server', async () => {
+    const hub = await startHub({ authenticate });
+    const alice = await RawClient.connected(urlOf(hub), { token: 'alice:A' });
+    const bob = await RawClient.connected(urlOf(hub), { token: 'bob:B' });
+    await alice.request('subscribe', { channel: 'news' });
+    const aliceId = (alice.frames[0]!.result as { client: string }).client;
+    assert.equal(hub.sessions.get(aliceId)!.unsubscribe('news', 'revoked'), true);
+    const [push] = await alice.until(
+      () => alice.pushes('unsubscribed').length === 1 && alice.pushes('unsubscribed'),
+    );
+    assert.deepEqual(push, { push: 'unsubscribed', channel: 'news', code: 2000, reason: 'revoked' });
+    assert.equal(hub.disconnectUser('bob'), 1);
+    const [bobCode] = await bob.closed;
+    assert.equal(bobCode, CloseCodes.forceNoReconnect);
+    assert.equal(bob.pushes('disconnect')[0]?.reconnect, false);
+    await hub.close();
+    const [code] = await alice.closed;
+    assert.equal(code, CloseCodes.shutdown);
+    assert.deepEqual(alice.pushes('disconnect')[0], {
+      push: 'disconnect',
+      code: 4000,
+      reason: 'server shutting down',
+      reconnect: true,
+    });
+  });
+
+  test('an unreachable engine answers unavailable (temporary), and the connection stays usable', async () => {
+    class DownEngine extends MemoryEngine {
+      down = false;
+      override async publish(request: Parameters<MemoryEngine['publish']>[0]) {
+        if (this.down) throw new EngineUnavailableError('redis is down');
+        return super.publish(request);
+      }
+    }
+    const engine = new DownEngine();
+    const hub = await startHub({ engine, namespaces: { chat: { clientPublish: true } } });
+    try {
+      const client = await RawClient.connected(urlOf(hub));
+      engine.down = true;
+      const reply = await client.call('publish', { channel: 'chat:x', data: 1, key: 'k' });
+      assert.deepEqual(reply.error, {
+        code: 'unavailable',
+        message: 'the engine is unavailable; retry later',
+        temporary: true,
+      });
+      engine.down = false;
+      assert.deepEqual(await client.request('publish', { channel: 'chat:x', data: 1, key: 'k' }), {
+        epoch: (await hub.history('chat:x', { limit: 0 })).epoch,
+        offset: 1,
+      });
+      client.close();
     } finally {
       await hub.close();
     }

@@ -1,0 +1,67 @@
+/**
+ * Pieces of a session that need none of its state: the command rate limit,
+ * the authenticate hook's answer checked, error mapping, and the pub frame
+ * encoded once per publication.
+ */
+
+import { type ConnectContext, type HubContext, HubError, type Identity, UNAVAILABLE } from './context.js';
+import { EngineUnavailableError } from './engine.js';
+import { type ErrorBody, ErrorCodes, type Publication } from './protocol.js';
+
+/** Token bucket: `rate` commands per second on average, `burst` at once (rate 0 = no limit). */
+export class RateLimit {
+  private tokens: number;
+  private refilledAt = Date.now();
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(): boolean {
+    if (this.rate === 0) return true;
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.rate) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}
+
+/** Ask the authenticate hook (none: everyone is anonymous) and check what it answered. */
+export async function authenticate(ctx: HubContext, context: ConnectContext): Promise<Identity> {
+  const hook = ctx.hooks.authenticate;
+  if (!hook) return { user: '' };
+  const identity = await hook(context);
+  if (!identity) throw new HubError(ErrorCodes.unauthorized, 'authentication refused');
+  if (typeof identity !== 'object' || typeof identity.user !== 'string') {
+    throw new TypeError('authenticate must return {user: string, info?, expiresAt?, data?} or a falsy value');
+  }
+  if (identity.expiresAt !== undefined && identity.expiresAt <= Date.now()) {
+    throw new HubError(ErrorCodes.tokenExpired, 'the credential has expired');
+  }
+  return identity;
+}
+
+/** What a client is told about a failure: its own code, or `internal` (reported on the hub). */
+export function toErrorBody(ctx: HubContext, error: unknown): ErrorBody {
+  if (error instanceof HubError) return error.body;
+  if (error instanceof EngineUnavailableError) return UNAVAILABLE;
+  ctx.reportError(error);
+  return { code: ErrorCodes.internal, message: 'internal server error', temporary: true };
+}
+
+const encodedPubs = new WeakMap<Publication, Buffer>();
+
+/** A pub push is the same bytes for every subscriber of the channel: encode it once. */
+export function encodePub(channel: string, pub: Publication): Buffer {
+  let frame = encodedPubs.get(pub);
+  if (!frame) {
+    frame = Buffer.from(JSON.stringify({ push: 'pub', channel, pub }));
+    encodedPubs.set(pub, frame);
+  }
+  return frame;
+}
