@@ -8,7 +8,11 @@
  */
 
 export type { ClientOptions } from './node/client/options.js';
-export { ReconnectingWebSocket, type ReconnectOptions } from './node/reconnecting.js';
+export {
+  ReconnectingWebSocket,
+  type ReconnectingWebSocketEventMap,
+  type ReconnectOptions,
+} from './node/reconnecting.js';
 export type {
   Authenticator,
   AuthResult,
@@ -22,6 +26,7 @@ export {
 } from './node/server/server.js';
 export { ServerWebSocket } from './node/server/server-websocket.js';
 export type { RefusalReason, ServerStats } from './node/server/stats.js';
+export { createWebSocketStream } from './node/stream.js';
 export {
   type SendData,
   type SendOptions,

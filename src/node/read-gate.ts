@@ -14,6 +14,8 @@ export const PauseReason = {
   Iterator: 2,
   /** A compressed message is being inflated (issue 11, item 5: TCP backpressure reaches the sender). */
   Inflate: 4,
+  /** The application called pause(). */
+  User: 8,
 } as const;
 
 const kPausedBy = Symbol('pausedBy');
@@ -24,6 +26,10 @@ export function pauseReading(socket: Duplex, reason: number): void {
   const before = gated[kPausedBy] ?? 0;
   gated[kPausedBy] = before | reason;
   if (before === 0) socket.pause();
+}
+
+export function isPausedFor(socket: Duplex, reason: number): boolean {
+  return (((socket as GatedSocket)[kPausedBy] ?? 0) & reason) !== 0;
 }
 
 export function resumeReading(socket: Duplex, reason: number): void {

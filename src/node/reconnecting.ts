@@ -34,6 +34,35 @@ export interface ReconnectOptions {
 const RECONNECT_OPTIONS = ['initialDelay', 'maxDelay', 'maxAttempts', 'stopCodes', 'maxQueued'] as const;
 const WHAT = 'ReconnectingWebSocket';
 
+export interface ReconnectingWebSocketEventMap {
+  /** Each connection opened (the first and every reconnection). */
+  open: [];
+  message: [data: string | Buffer, isBinary: boolean];
+  /** A reconnection is scheduled: attempt number, delay in ms, and why the last connection ended. */
+  reconnecting: [attempt: number, delay: number, code: number, reason: string];
+  /** Connected again after a loss. */
+  reconnected: [];
+  /** The final close: no more reconnections. */
+  close: [code: number, reason: string];
+  error: [error: Error];
+}
+
+type ReconnectingListener<K extends keyof ReconnectingWebSocketEventMap> = (
+  ...args: ReconnectingWebSocketEventMap[K]
+) => void;
+
+// Typed listeners for the events above (declaration merging with the class).
+export interface ReconnectingWebSocket {
+  on<K extends keyof ReconnectingWebSocketEventMap>(event: K, listener: ReconnectingListener<K>): this;
+  once<K extends keyof ReconnectingWebSocketEventMap>(event: K, listener: ReconnectingListener<K>): this;
+  off<K extends keyof ReconnectingWebSocketEventMap>(event: K, listener: ReconnectingListener<K>): this;
+  emit<K extends keyof ReconnectingWebSocketEventMap>(
+    event: K,
+    ...args: ReconnectingWebSocketEventMap[K]
+  ): boolean;
+}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
 export class ReconnectingWebSocket extends EventEmitter {
   private current: WebSocket | null = null;
   private readonly queue: Array<[SendData, SendOptions | undefined]> = [];

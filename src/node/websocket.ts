@@ -29,7 +29,7 @@ import {
   kWriteFrame,
 } from './internal.js';
 import type { FlowSettings } from './options.js';
-import { PauseReason, pauseReading, resumeReading } from './read-gate.js';
+import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBatch } from './write-batch.js';
 
@@ -491,6 +491,25 @@ export class WebSocket extends EventEmitter implements Monitored {
     return true;
   }
 
+  /**
+   * Stop reading from the socket: no more 'message' events (beyond those
+   * already received) until resume(); the peer feels TCP backpressure. A no-op
+   * unless OPEN. Closing resumes, to read the peer's Close.
+   */
+  pause(): void {
+    if (this.readyState === WebSocket.OPEN && this.socket) pauseReading(this.socket, PauseReason.User);
+  }
+
+  /** Undo pause(). */
+  resume(): void {
+    if (this.socket) resumeReading(this.socket, PauseReason.User);
+  }
+
+  /** Whether pause() is in effect. */
+  get isPaused(): boolean {
+    return this.socket !== null && isPausedFor(this.socket, PauseReason.User);
+  }
+
   /** Send a ping (payload at most 125 bytes). */
   ping(data: SendData = EMPTY, callback?: WriteCallback): boolean {
     this.assertOpen('ping');
@@ -548,7 +567,10 @@ export class WebSocket extends EventEmitter implements Monitored {
     if (this.readyState === WebSocket.CLOSING && this.queueBusy) return; // a Close is already queued
     this.startClosing();
     // Read the peer's Close even if iteration paused us.
-    if (this.socket) resumeReading(this.socket, PauseReason.Iterator);
+    if (this.socket) {
+      resumeReading(this.socket, PauseReason.Iterator);
+      resumeReading(this.socket, PauseReason.User);
+    }
     const close = () => {
       connection.close(code, reason);
       this.armCloseTimer();

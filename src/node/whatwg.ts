@@ -206,8 +206,7 @@ export class WebSocket extends EventTarget {
   }
 
   async #flushQueue(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const item = this.#queue[0];
+    for (let item = this.#queue[0]; item !== undefined; item = this.#queue[0]) {
       let payload: string | Buffer;
       try {
         payload = await item;

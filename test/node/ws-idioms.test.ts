@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { WebSocketServer as WsServer } from 'ws';
-import { WebSocket, WebSocketServer } from '../../src/index.js';
+import {
+  createWebSocketStream,
+  ReconnectingWebSocket,
+  type ServerWebSocket,
+  WebSocket,
+  WebSocketServer,
+} from '../../src/index.js';
 import { InvalidStateError } from '../../src/protocol/errors.js';
 import { startEchoServer, startServer } from './net-helpers.js';
 
@@ -124,6 +130,65 @@ describe('ws idioms', () => {
       () => new WebSocket('ws://127.0.0.1:1/', { maxPayload: 10 } as never),
       /option "maxPayload" is ws's; use "maxMessageSize"/,
     );
+  });
+
+  test('pause() stops message events until resume(); isPaused says so', async () => {
+    const { server, url } = await startServer();
+    const peer = new Promise<ServerWebSocket>((resolve) => server.once('connection', resolve));
+    const ws = await WebSocket.connect(url);
+    const sender = await peer;
+    assert.equal(ws.isPaused, false);
+    ws.pause();
+    assert.equal(ws.isPaused, true);
+    const got: string[] = [];
+    ws.on('message', (data) => got.push(String(data)));
+    sender.send('one');
+    // Wait until the frame sits in the paused socket's buffer: it arrived, and was not delivered.
+    const socket = (ws as unknown as { socket: Socket }).socket;
+    while (socket.readableLength === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(got, [], 'nothing delivered while paused');
+    const next = once(ws, 'message');
+    ws.resume();
+    await next;
+    assert.deepEqual(got, ['one']);
+    ws.close();
+    await once(ws, 'close');
+    await server.close();
+  });
+
+  test('createWebSocketStream: a Duplex over a WebSocket (pipe in, pipe out, end closes)', async () => {
+    const { server, url } = await startEchoServer();
+    const ws = new WebSocket(url);
+    const stream = createWebSocketStream(ws);
+    stream.write('hello '); // before 'open': waits for it
+    stream.write(Buffer.from('world'));
+    const chunks: string[] = [];
+    for await (const chunk of stream) {
+      chunks.push(String(chunk));
+      if (chunks.join('') === 'hello world') stream.end();
+    }
+    assert.equal(chunks.join(''), 'hello world');
+    assert.equal(ws.readyState, WebSocket.CLOSED);
+    assert.equal(ws.closeCode, 1000);
+    await server.close();
+  });
+
+  test('ReconnectingWebSocket events are typed', async () => {
+    const { server, url } = await startEchoServer();
+    const client = new ReconnectingWebSocket(url);
+    const opened = new Promise<void>((resolve) => client.once('open', resolve));
+    client.on('reconnecting', (attempt, delay, code, reason) => {
+      const typed: [number, number, number, string] = [attempt, delay, code, reason];
+      assert.equal(typed.length, 4);
+    });
+    await opened;
+    const echoed = new Promise<string>((resolve) => client.once('message', (data) => resolve(String(data))));
+    client.send('typed');
+    assert.equal(await echoed, 'typed');
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+    client.close();
+    assert.equal(await closed, 1000);
+    await server.close();
   });
 
   test('the server is generic over its user type: ws.user.name compiles and is what authenticate gave', async () => {
