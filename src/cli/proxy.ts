@@ -1,4 +1,4 @@
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { ProxyLogEvent } from '../proxy/log.js';
 import { formatLogEvent } from '../proxy/log.js';
 import { ReverseProxy } from '../proxy/proxy.js';
@@ -143,10 +143,7 @@ export async function runProxy(args: string[]): Promise<void> {
   let adminServer: http.Server | undefined;
   if (config.admin) {
     const where = config.admin;
-    adminServer = http.createServer(
-      { headersTimeout: 10_000, connectionsCheckingInterval: 1000 },
-      (req, res) => proxy.handleAdmin(req, res),
-    );
+    adminServer = proxy.createAdminServer();
     await new Promise<void>((resolve, reject) => {
       adminServer!.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, where.port)));
       adminServer!.listen(where.port, where.host, resolve);

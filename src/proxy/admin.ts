@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type * as http from 'node:http';
+import * as http from 'node:http';
 import { isIP } from 'node:net';
 import { readTarget } from './request-target.js';
 
@@ -131,4 +131,24 @@ function route(target: AdminTarget, req: http.IncomingMessage, res: http.ServerR
       : send(res, 404, { error: `no backend ${backend}` });
   }
   send(res, 404, { error: USAGE });
+}
+
+/**
+ * An HTTP server for the admin API: the request head deadline of the edge (10 s),
+ * and CONNECT (which never reaches a request handler) refused with 405.
+ */
+export function createAdminServer(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): http.Server {
+  const server = http.createServer({ headersTimeout: 10_000, connectionsCheckingInterval: 1000 }, handle);
+  server.on('connect', (_req, socket) => refuseConnect(socket));
+  return server;
+}
+
+/** CONNECT asks for a tunnel, which neither the proxy nor its admin API offers (RFC 9110 section 9.3.6). */
+export function refuseConnect(socket: import('node:stream').Duplex): void {
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, POST\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+  );
 }

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { validateClientRequest } from '../protocol/handshake.js';
-import { type AdminAccess, handleAdminRequest } from './admin.js';
+import { type AdminAccess, createAdminServer, handleAdminRequest, refuseConnect } from './admin.js';
 import { Backend } from './backend.js';
 import { requestUpgrade } from './backend-handshake.js';
 import { Balancer } from './balancer.js';
@@ -87,6 +87,7 @@ export class ReverseProxy extends EventEmitter {
     this.server.on('upgrade', (req, socket: Duplex, head) => {
       this.proxyUpgrade(req, socket, head).catch((error) => this.internalError(socket, error));
     });
+    this.server.on('connect', (_req, socket: Duplex) => refuseConnect(socket));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return void socket.destroy();
       // Node's own answers, which a 'clientError' listener replaces: 408 for a head
@@ -193,6 +194,11 @@ export class ReverseProxy extends EventEmitter {
   /** The admin API (see admin.ts): GET /status; POST /drain, /undrain, /add, /remove ?backend=URL. */
   handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): void {
     handleAdminRequest(this, this.adminAccess, req, res);
+  }
+
+  /** An HTTP server answering the admin API (call its listen(); bind it to loopback). */
+  createAdminServer(): http.Server {
+    return createAdminServer((req, res) => this.handleAdmin(req, res));
   }
 
   /** Stop accepting, send 1001 to every client, wait for them (up to the shutdown timeout). */
