@@ -26,6 +26,26 @@ const MAX_EPOCH_LENGTH = 64;
 const MAX_METHOD_LENGTH = 128;
 const MAX_NAME_LENGTH = 128;
 const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * Objects and arrays nested in one frame. JSON.parse takes any depth, but
+ * JSON.stringify recurses: a 64 KiB frame of `[[[[...` would later overflow the
+ * stack wherever it is encoded (reply, pub push, history, Redis) — refused here.
+ */
+export const MAX_NESTING = 100;
+
+/** Whether `value` nests objects/arrays more than `max` levels (iterative: no recursion to overflow). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
 
 class Invalid extends Error {}
 
@@ -143,6 +163,13 @@ export function parseCommand(text: string): ParsedCommand {
   const { id, cmd } = frame;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
     return { ok: false, id: 0, error: badRequest(`id must be a positive integer; got ${describe(id)}`) };
+  }
+  if (nestsDeeperThan(frame, MAX_NESTING)) {
+    return {
+      ok: false,
+      id,
+      error: badRequest(`a command may nest objects and arrays at most ${MAX_NESTING} levels deep`),
+    };
   }
   if (typeof cmd !== 'string')
     return { ok: false, id, error: badRequest(`cmd must be a string; got ${describe(cmd)}`) };
