@@ -154,6 +154,7 @@ export class ChatSession {
     const channel = channelOf(room);
     try {
       const members = await hub.engine.presence(channel);
+      if (this.closed) return; // the finally below lets go of what this join took
       const remote = lookalikeIn(
         members.filter((m) => m.client !== replaced).map((m) => ({ nick: m.user })),
         nick,
@@ -188,6 +189,13 @@ export class ChatSession {
         rooms.exit(room, this, this.ip);
       }
       throw error;
+    } finally {
+      // Closed while joining: release() found no room yet, so the slot, nickname and
+      // subscription this join took would be held forever (a room-slot squatting leak).
+      if (this.closed) {
+        this.channels.releaseAll();
+        rooms.exit(room, this, this.ip);
+      }
     }
   }
 
