@@ -169,7 +169,14 @@ export class Session implements SubscriptionOwner, SessionLike {
   }
 
   private reply(id: number, result: unknown): void {
-    this.write(JSON.stringify({ id, result }));
+    let frame: string;
+    try {
+      frame = JSON.stringify({ id, result });
+    } catch (error) {
+      // A hook's or rpc handler's value JSON cannot encode (BigInt, a cycle): still exactly one reply.
+      return this.replyError(id, this.toErrorBody(error));
+    }
+    this.write(frame);
   }
 
   private replyError(id: number, error: ErrorBody): void {
@@ -203,7 +210,11 @@ export class Session implements SubscriptionOwner, SessionLike {
         temporary: true,
       });
     }
-    if (command.cmd === 'connect') return void this.connect(command.id, command.params ?? {});
+    if (command.cmd === 'connect') {
+      // A throwing 'connect' listener (application code) must not become an unhandled rejection.
+      this.connect(command.id, command.params ?? {}).catch((error) => this.ctx.reportError(error));
+      return;
+    }
     if (this.state !== 'connected') {
       return this.badCommand(command.id, {
         code: ErrorCodes.notConnected,

@@ -93,3 +93,26 @@ describe('deeply nested JSON', () => {
     }
   });
 });
+
+describe('replies that cannot be encoded', () => {
+  test('an rpc handler returning a BigInt or a cycle answers internal (reported on error), never an unhandled rejection', async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const hub = await startHub({ rpc: { big: () => 10n, cycle: () => cyclic, ok: () => 'fine' } });
+    const reported: Error[] = [];
+    hub.on('error', (error) => reported.push(error));
+    try {
+      const client = await RawClient.connected(urlOf(hub));
+      for (const method of ['big', 'cycle']) {
+        const reply = await client.call('rpc', { method });
+        assert.equal(reply.error?.code, ErrorCodes.internal);
+        assert.equal(reply.error?.temporary, true);
+      }
+      assert.equal(reported.length, 2);
+      assert.deepEqual((await client.request('rpc', { method: 'ok' })).data, 'fine');
+      client.close();
+    } finally {
+      await hub.close();
+    }
+  });
+});
