@@ -174,7 +174,7 @@ export class Session implements SubscriptionOwner, SessionLike {
       frame = JSON.stringify({ id, result });
     } catch (error) {
       // A hook's or rpc handler's value JSON cannot encode (BigInt, a cycle): still exactly one reply.
-      return this.replyError(id, this.toErrorBody(error));
+      return this.replyError(id, toErrorBody(this.ctx, error));
     }
     this.write(frame);
   }
