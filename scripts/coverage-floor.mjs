@@ -1,5 +1,5 @@
 // Fails `npm test` when line coverage of the core drops below its floor. The
-// floors are the level measured when they were set (see the README's "Tests"):
+// floors are the level measured when they were set (98.29% and 98.38% of lines):
 // they only go up. Reads c8's json-summary (coverage/coverage-summary.json).
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';

@@ -28,7 +28,9 @@ import {
   kServerSide,
   kWriteFrame,
 } from './internal.js';
+import { iterateMessages, type WebSocketMessage } from './message-iterator.js';
 import type { FlowSettings } from './options.js';
+import { RateLimiter } from './rate-limiter.js';
 import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
 import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBatch } from './write-batch.js';
@@ -81,11 +83,7 @@ function isOptionsObject(value: unknown): value is ClientOptions & { protocols?:
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(Symbol.iterator in value);
 }
 
-/** A message as yielded by `for await (const message of ws)`. */
-export interface WebSocketMessage {
-  data: string | Buffer;
-  isBinary: boolean;
-}
+export type { WebSocketMessage } from './message-iterator.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -410,59 +408,7 @@ export class WebSocket extends EventEmitter implements Monitored {
    * connection closes (see closeCode) or the loop breaks.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
-    const PAUSE_AT = DEFAULTS.iteratorPauseAt;
-    const RESUME_AT = DEFAULTS.iteratorResumeAt;
-    const queue: WebSocketMessage[] = [];
-    let waiting: ((result: IteratorResult<WebSocketMessage>) => void) | null = null;
-    let finished = this.readyState === WebSocket.CLOSED;
-    let pausedSocket: Duplex | null = null;
-    const resume = () => {
-      if (pausedSocket) resumeReading(pausedSocket, PauseReason.Iterator);
-      pausedSocket = null;
-    };
-    const onMessage = (data: string | Buffer, isBinary: boolean) => {
-      if (waiting) {
-        const deliver = waiting;
-        waiting = null;
-        deliver({ value: { data, isBinary }, done: false });
-        return;
-      }
-      queue.push({ data, isBinary });
-      const socket = this.socket;
-      if (!pausedSocket && queue.length >= PAUSE_AT && socket) {
-        pauseReading(socket, PauseReason.Iterator);
-        pausedSocket = socket;
-      }
-    };
-    const stop = () => {
-      finished = true;
-      this.off('message', onMessage);
-      this.off('close', stop);
-      resume();
-      waiting?.({ value: undefined, done: true });
-      waiting = null;
-    };
-    this.on('message', onMessage);
-    this.on('close', stop);
-    const iterator: AsyncIterableIterator<WebSocketMessage> = {
-      next: () => {
-        const value = queue.shift();
-        if (value) {
-          if (pausedSocket && queue.length <= RESUME_AT) resume();
-          return Promise.resolve({ value, done: false });
-        }
-        if (finished) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => {
-          waiting = resolve;
-        });
-      },
-      return: () => {
-        stop();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return iterateMessages(this, this.readyState === WebSocket.CLOSED, () => this.socket);
   }
 
   /**
@@ -828,19 +774,14 @@ export class WebSocket extends EventEmitter implements Monitored {
 
   /** The most recent ping left unanswered while the socket was backed up. */
   private heldPong: Buffer | undefined;
-  private rateWindow = 0;
-  private rateCount = 0;
+  /** maxMessageRate's counter, created on the first message when a limit is set. */
+  private rateLimiter: RateLimiter | undefined;
 
   /** True (and closing with 1008) when the peer exceeds maxMessageRate. */
   private overRate(): boolean {
     const limit = this.settings?.maxMessageRate ?? 0;
     if (limit === 0) return false;
-    const now = Date.now();
-    if (now - this.rateWindow >= 1000) {
-      this.rateWindow = now;
-      this.rateCount = 0;
-    }
-    if (++this.rateCount <= limit) return false;
+    if ((this.rateLimiter ??= new RateLimiter(limit)).take()) return false;
     if (this.readyState === WebSocket.OPEN) {
       this[kCloseUnchecked](CloseCode.PolicyViolation, `more than ${limit} messages per second`);
     }

@@ -11,6 +11,7 @@ import {
   WebSocket,
   WebSocketServer,
 } from '../../src/index.js';
+import { RateLimiter } from '../../src/node/rate-limiter.js';
 import { InvalidStateError } from '../../src/protocol/errors.js';
 import { startEchoServer, startServer } from './net-helpers.js';
 
@@ -209,4 +210,10 @@ describe('ws idioms', () => {
     ws.close();
     await Promise.all([server.close(), inferred.close()]);
   });
+});
+
+test('RateLimiter: at most `limit` per window, counting again in the next window', () => {
+  const limiter = new RateLimiter(2, 1000);
+  assert.deepEqual([limiter.take(5000), limiter.take(5001), limiter.take(5999)], [true, true, false]);
+  assert.deepEqual([limiter.take(6000), limiter.take(6001), limiter.take(6002)], [true, true, false]);
 });
