@@ -27,6 +27,10 @@ export interface MemoryEngineOptions {
   /** How long a channel's epoch and top offset outlive its last publish or read (ms, default 1 hour,
    *  at least the history TTL). After that the channel starts over in a new epoch. */
   metaTtl?: number;
+  /** How long a channel that was only read (never published to, no local subscriber) is remembered
+   *  (ms, default 60 s). Reads of fresh names must not pin state for an hour each: one connection
+   *  reading distinct names at the command rate would otherwise hold ~190 MB. */
+  emptyChannelTtl?: number;
 }
 
 interface ChannelState {
@@ -66,13 +70,23 @@ export class MemoryEngine implements Engine {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sweepInterval: number;
   private readonly metaTtl: number;
+  private readonly emptyChannelTtl: number;
   private closed = false;
 
   constructor(options: MemoryEngineOptions = {}) {
-    checkKnownKeys(WHAT, options, ['sweepInterval', 'metaTtl']);
+    checkKnownKeys(WHAT, options, ['sweepInterval', 'metaTtl', 'emptyChannelTtl']);
     this.sweepInterval =
       checkInteger(WHAT, 'sweepInterval', options.sweepInterval, 1, 2 ** 31 - 1, 'ms') ?? 1000;
     this.metaTtl = checkInteger(WHAT, 'metaTtl', options.metaTtl, 1, 2 ** 31 - 1, 'ms') ?? 3_600_000;
+    this.emptyChannelTtl = Math.min(
+      this.metaTtl,
+      checkInteger(WHAT, 'emptyChannelTtl', options.emptyChannelTtl, 1, 2 ** 31 - 1, 'ms') ?? 60_000,
+    );
+  }
+
+  /** Channels whose state this engine holds (for observability and tests). */
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   async start(handler: EngineHandler): Promise<void> {
@@ -135,7 +149,11 @@ export class MemoryEngine implements Engine {
   async history(request: HistoryRequest): Promise<HistoryPage> {
     const now = Date.now();
     const state = this.channel(request.channel, now);
-    state.expiresAt = Math.max(state.expiresAt, now + this.metaTtl);
+    // A read keeps a channel with publications for metaTtl, an empty one only briefly.
+    state.expiresAt = Math.max(
+      state.expiresAt,
+      now + (state.top === 0 ? this.emptyChannelTtl : this.metaTtl),
+    );
     this.expireHistory(state, now);
     const top = { epoch: state.epoch, offset: state.top };
     const first = state.top - state.pubs.length + 1;
@@ -189,12 +207,17 @@ export class MemoryEngine implements Engine {
   /** The channel's state, created (in a new epoch) when absent or expired. */
   private channel(name: string, now: number): ChannelState {
     let state = this.channels.get(name);
-    if (state && state.expiresAt <= now) state = undefined;
+    if (state && this.expired(name, state, now)) state = undefined;
     if (!state) {
-      state = { epoch: newEpoch(), top: 0, pubs: [], historyTtlMs: 0, expiresAt: now + this.metaTtl };
+      state = { epoch: newEpoch(), top: 0, pubs: [], historyTtlMs: 0, expiresAt: now + this.emptyChannelTtl };
       this.channels.set(name, state);
     }
     return state;
+  }
+
+  /** A channel with local subscribers keeps its epoch and top offset: its subscribers hold positions in it. */
+  private expired(name: string, state: ChannelState, now: number): boolean {
+    return state.expiresAt <= now && !this.subscribed.has(name);
   }
 
   private expireHistory(state: ChannelState, now: number): void {
@@ -208,7 +231,7 @@ export class MemoryEngine implements Engine {
   private sweep(): void {
     const now = Date.now();
     for (const [name, state] of this.channels) {
-      if (state.expiresAt <= now) this.channels.delete(name);
+      if (this.expired(name, state, now)) this.channels.delete(name);
       else this.expireHistory(state, now);
     }
     for (const [channel, keys] of this.idempotency) {
