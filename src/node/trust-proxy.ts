@@ -24,30 +24,74 @@ function normalize(address: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-interface Hop {
+export interface Hop {
   for?: string;
   proto?: string;
 }
 
+/** RFC 9110 §5.6.2 tchar. */
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
+
+/**
+ * Parses Forwarded (RFC 7239 §4): elements separated by ",", pairs by ";",
+ * values are tokens or quoted-strings with backslash escapes (RFC 9110 §5.6.4).
+ * Commas and semicolons inside quotes belong to the value: splitting on them
+ * first would let one quoted value such as `host="x,for=6.6.6.6"` forge a hop.
+ * A malformed header yields null and is not believed at all.
+ */
+export function parseForwarded(header: string): Hop[] | null {
+  const hops: Hop[] = [];
+  let hop: Hop = {};
+  let i = 0;
+  const n = header.length;
+  const skipSpace = () => {
+    while (i < n && (header[i] === ' ' || header[i] === '\t')) i++;
+  };
+  for (;;) {
+    skipSpace();
+    if (i < n && header[i] !== ',' && header[i] !== ';') {
+      const keyStart = i;
+      while (i < n && TCHAR.test(header[i]!)) i++;
+      const key = header.slice(keyStart, i).toLowerCase();
+      if (key === '' || header[i] !== '=') return null;
+      i++;
+      let value = '';
+      if (header[i] === '"') {
+        i++;
+        for (;;) {
+          if (i >= n) return null;
+          const c = header[i++]!;
+          if (c === '"') break;
+          if (c === '\\') {
+            if (i >= n) return null;
+            value += header[i++];
+          } else value += c;
+        }
+      } else {
+        const valueStart = i;
+        while (i < n && TCHAR.test(header[i]!)) i++;
+        value = header.slice(valueStart, i);
+        if (value === '') return null;
+      }
+      if (key === 'for') hop.for = value;
+      if (key === 'proto') hop.proto = value.toLowerCase();
+    }
+    skipSpace();
+    if (i >= n) {
+      hops.push(hop);
+      return hops;
+    }
+    const separator = header[i++];
+    if (separator === ',') {
+      hops.push(hop);
+      hop = {};
+    } else if (separator !== ';') return null;
+  }
+}
+
 function forwardedHops(request: IncomingMessage): Hop[] | null {
   const forwarded = request.headers.forwarded;
-  if (forwarded) {
-    return forwarded.split(',').map((element) => {
-      const hop: Hop = {};
-      for (const pair of element.split(';')) {
-        const eq = pair.indexOf('=');
-        if (eq === -1) continue;
-        const key = pair.slice(0, eq).trim().toLowerCase();
-        const value = pair
-          .slice(eq + 1)
-          .trim()
-          .replace(/^"|"$/g, '');
-        if (key === 'for') hop.for = value;
-        if (key === 'proto') hop.proto = value.toLowerCase();
-      }
-      return hop;
-    });
-  }
+  if (forwarded) return parseForwarded(forwarded) ?? [];
   const xff = request.headers['x-forwarded-for'];
   if (!xff) return null;
   const list = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map((a) => ({ for: a.trim() }) as Hop);

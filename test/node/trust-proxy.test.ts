@@ -50,6 +50,24 @@ describe('resolveClient', () => {
       { address: '2001:db8:cafe::17', secure: true },
     ],
     [
+      'Forwarded: a comma inside a quoted value is not a new hop (no spoofing through host="x,for=...")',
+      request('10.0.0.1', { forwarded: 'for=1.2.3.4;host="x,for=6.6.6.6"' }),
+      ['10.0.0.1'],
+      { address: '1.2.3.4', secure: false },
+    ],
+    [
+      'Forwarded: escaped quotes and semicolons stay inside the value',
+      request('10.0.0.1', { forwarded: 'host="a\\";for=6.6.6.6;b";for=1.2.3.4' }),
+      ['10.0.0.1'],
+      { address: '1.2.3.4', secure: false },
+    ],
+    [
+      'Forwarded: a malformed header is not believed',
+      request('10.0.0.1', { forwarded: 'for="1.2.3.4' }),
+      ['10.0.0.1'],
+      { address: '10.0.0.1', secure: false },
+    ],
+    [
       'trust everything',
       request('10.9.9.9', { 'x-forwarded-for': '5.6.7.8' }),
       true,
