@@ -1,12 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { WebSocket } from '../index.js';
-import { publish } from '../messaging/channel-commands.js';
-import { HubError } from '../messaging/context.js';
-import type { Hub } from '../messaging/hub.js';
-import type { ClientInfo, Publication } from '../messaging/protocol.js';
-import { SessionChannels } from '../messaging/session-channels.js';
-import type { Subscription } from '../messaging/subscription.js';
-import { CloseCode } from '../protocol/constants.js';
+import { CloseCode, type WebSocket } from '../index.js';
+import { type Hub, HubError, type LocalConnection, type Publication, type Push } from '../messaging/index.js';
 import {
   type ChatMessage,
   type ErrorCode,
@@ -19,6 +12,8 @@ import { channelOf, lookalikeIn, type Rooms } from './rooms.js';
 
 const RATE_WINDOW_MS = 10_000;
 const MAX_ERRORS = 20;
+/** Close code for "a newer connection of the same tab took over": the page does not reconnect. */
+export const CLOSE_REPLACED = 4001;
 
 export interface ChatSessionOptions {
   hub: Hub;
@@ -28,23 +23,26 @@ export interface ChatSessionOptions {
 }
 
 /**
- * One `/chat` connection speaking the chat's JSON protocol, translated onto the
- * messaging hub: the room is the channel `room:<name>`, the member list is its
- * presence (nickname = user), the history is the channel's history, and a join
- * with `since` is the hub's exact recovery. As the hub's own sessions do, it
- * owns a SessionChannels and is the SubscriptionOwner its publications go to.
+ * One `/chat` connection speaking the chat's JSON protocol, bridged onto the
+ * messaging hub through a local connection (hub.connectLocal): the room is the
+ * channel `room:<name>`, the member list is its presence (user = nickname), the
+ * history is the channel's history, and a join with `since` is the hub's exact
+ * recovery. Pushes are relayed in order; the welcome goes out once the
+ * subscription is in place, with live messages that arrive meanwhile held
+ * until after it (so a newcomer's history and the live stream never cross).
  */
 export class ChatSession {
-  readonly clientId = randomUUID();
-  clientInfo: ClientInfo | undefined;
-  private readonly channels: SessionChannels;
   private room: string | undefined;
   private nick: string | undefined;
+  private local: LocalConnection | undefined;
+  /** 'recovering': missed messages flow straight out; 'welcoming': live ones wait for the welcome. */
+  private phase: 'recovering' | 'welcoming' | 'live' = 'live';
+  private held: string[] = [];
   private windowStart = Date.now();
   private count = 0;
   private errors = 0;
-  /** Joins run one after another (each awaits the engine). */
-  private joining: Promise<void> = Promise.resolve();
+  /** Joins and messages run one after another, as the client sent them (joins await the engine). */
+  private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -52,42 +50,41 @@ export class ChatSession {
     private readonly ip: string,
     private readonly options: ChatSessionOptions,
   ) {
-    this.channels = new SessionChannels(options.hub, this);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.release());
     ws.on('error', () => {}); // the close that follows cleans up
   }
 
-  /** Keep this connection's presence entry alive (the engine expires entries not refreshed). */
-  refreshPresence(): void {
-    this.channels.refreshPresence();
+  /** The hub's client id of this connection's membership ('' when in no room). */
+  get clientId(): string {
+    return this.local?.client ?? '';
   }
 
-  // ------------------------------------------------------------ SubscriptionOwner
-
-  deliver(channel: string, pub: Publication): boolean {
-    const message = toChatMessage(channel.slice('room:'.length), pub);
-    return message ? this.write(message) : true;
+  /** A newer connection of the same tab took this one's place: tell it (do not reconnect), let go. */
+  replace(): void {
+    if (this.ws.readyState === this.ws.OPEN)
+      this.ws.close(CLOSE_REPLACED, 'replaced by a newer connection of this tab');
+    this.release();
   }
 
-  writable(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('connection closed'));
-    return this.ws.drained();
+  private write(payload: object | string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    if (this.phase === 'welcoming') this.held.push(text);
+    else this.ws.send(text);
   }
 
-  /** The room's stream cannot continue in order here: reconnect, and the rejoin says what was lost. */
-  lostSync(_subscription: Subscription, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(CloseCode.TryAgainLater, `rejoin: ${reason}`);
-  }
-
-  joinLeave(kind: 'join' | 'leave', _channel: string, info: ClientInfo): void {
-    if (info.client === this.clientId) return; // one's own join is the welcome
-    this.write({ type: 'presence', event: kind, nick: info.user });
-  }
-
-  write(payload: object | string): boolean {
-    if (this.ws.readyState !== this.ws.OPEN) return true;
-    return this.ws.send(typeof payload === 'string' ? payload : JSON.stringify(payload));
+  /** A push from the hub for this connection's membership. */
+  private onPush(push: Push, room: string): void {
+    if (push.push === 'pub') {
+      const message = toChatMessage(room, push.pub);
+      if (message) this.write(message);
+    } else if (push.push === 'join' || push.push === 'leave') {
+      this.write({ type: 'presence', event: push.push, nick: push.info.user });
+    } else if (push.push === 'unsubscribed') {
+      // The room's stream cannot continue in order here (e.g. 2500): reconnect; the rejoin says what was lost.
+      this.ws.close(CloseCode.TryAgainLater, `rejoin: ${push.reason}`);
+    }
   }
 
   // ------------------------------------------------------------ the chat protocol
@@ -108,30 +105,23 @@ export class ChatSession {
     const parsed = parseClientMessage(data as string);
     if (!parsed.ok) return this.reject(parsed.code, parsed.message);
     const message = parsed.message;
-    if (message.type === 'join') {
-      const { room, nick, since, token } = message;
-      this.joining = this.joining
-        .then(() => this.join(room, nick, since, token))
-        .catch((error) => this.failed(error));
-      return;
-    }
-    // After a join still in progress (it awaits the engine), as the client sent them: a
-    // script may send join and message back to back. The rate limit bounds this queue.
-    const { text, key } = message;
-    this.joining = this.joining.then(() => this.say(text, key)).catch((error) => this.failed(error));
+    // In order: a script may send join and message back to back. The rate limit bounds this queue.
+    const step =
+      message.type === 'join'
+        ? () => this.join(message.room, message.nick, message.since, message.token)
+        : () => this.say(message.text, message.key);
+    this.queue = this.queue.then(step).catch((error) => this.failed(error));
   }
 
-  private async say(text: string, key: string | undefined): Promise<void> {
+  private say(text: string, key: string | undefined): void {
     if (this.closed) return;
-    if (!this.room || !this.nick) return this.reject('not-joined', 'join a room first');
-    const nick = this.nick;
-    // Scoped by nickname: a page retrying after a reconnect keeps its name and key.
-    const scoped = key === undefined ? undefined : `chat:${nick.length}:${nick}:${key}`;
-    const body = key === undefined ? { nick, text } : { nick, text, key };
-    // Not awaited: publishes are ordered by the engine; the next message need not wait for this ack.
-    publish(this.options.hub, undefined, channelOf(this.room), body, scoped).catch((error) =>
-      this.failed(error),
-    );
+    const local = this.local;
+    if (!this.room || !this.nick || !local) return this.reject('not-joined', 'join a room first');
+    // The hub scopes the key by user (= nickname): a page retrying after a reconnect keeps both.
+    // Not awaited: the engine keeps one connection's publishes in order.
+    local
+      .publish(channelOf(this.room), key === undefined ? { text } : { text, key }, key)
+      .catch((error) => this.failed(error));
   }
 
   private async join(room: string, nick: string, since?: Position, token?: string): Promise<void> {
@@ -140,72 +130,88 @@ export class ChatSession {
     const { rooms, hub } = this.options;
     const refusal = rooms.refusal(room, this.ip);
     if (refusal) return this.reject('room-limit', refusal);
-    let local = rooms.holder(room, nick);
-    let replaced: string | undefined;
-    if (local && token !== undefined && local.token === token && local.nick === nick) {
+    let holder = rooms.holder(room, nick);
+    let replaced = '';
+    if (holder && token !== undefined && holder.token === token && holder.nick === nick) {
       // The same tab reconnecting before this server noticed its old connection died.
-      replaced = local.member.clientId;
-      local.member.replace();
-      local = rooms.holder(room, nick);
+      replaced = holder.member.clientId;
+      holder.member.replace();
+      holder = rooms.holder(room, nick);
     }
-    if (local) return this.nickTaken(room, nick, local.nick);
-    // Reserved here before any await, so a second join of the name on this server is refused.
+    if (holder) return this.nickTaken(room, nick, holder.nick);
+    // Reserved before any await, so a second join of the name on this server is refused.
     rooms.enter(room, this, nick, this.ip, token);
     const channel = channelOf(room);
+    let local: LocalConnection | undefined;
     try {
-      const members = await hub.engine.presence(channel);
+      local = await hub.connectLocal({
+        user: nick,
+        info: { nick },
+        onPush: (push) => {
+          if (this.local === local) this.onPush(push, room);
+        },
+        onClose: (code, reason) => {
+          // The hub let go (4001 slow consumer, 4000 shutdown, ...): the page reconnects and recovers.
+          if (this.local === local && code !== 1000) this.ws.close(CloseCode.TryAgainLater, reason);
+        },
+        bufferedAmount: () => this.ws.bufferedAmount,
+        drained: () => this.ws.drained(),
+      });
+      this.local = local;
       if (this.closed) return; // the finally below lets go of what this join took
+      const members = (await local.presence(channel)).members;
+      const other = members.filter((m) => m.client !== replaced && m.client !== local!.client);
       const remote = lookalikeIn(
-        members.filter((m) => m.client !== replaced).map((m) => ({ nick: m.user })),
+        other.map((m) => ({ nick: m.user })),
         nick,
       );
-      if (remote !== undefined) {
-        rooms.exit(room, this, this.ip);
-        return this.nickTaken(room, nick, remote);
-      }
-      this.clientInfo = { user: nick, client: this.clientId, info: { nick } };
-      // With `since`, the messages after it are delivered (deliver above) before the welcome.
-      const { result, subscription } = await this.channels.subscribe(channel, since);
+      if (remote !== undefined) throw new NickTaken(remote);
+      // Missed messages (with `since`) are pushed before subscribe() resolves: they go straight out.
+      this.phase = 'recovering';
+      const result = await local.subscribe(channel, since);
+      this.phase = 'welcoming';
       const recovered = since === undefined ? undefined : result.recovered !== false;
-      const history = recovered ? [] : await this.latest(room, result);
-      const users = [...new Set((await hub.engine.presence(channel)).map((m) => m.user))];
-      if (this.closed) return;
+      const history = recovered ? [] : await this.latest(local, room, result);
+      const users = new Set((await local.presence(channel)).members.map((m) => m.user));
+      if (this.closed || this.local !== local) return;
       this.room = room;
       this.nick = nick;
+      this.phase = 'live';
       this.write({
         type: 'welcome',
         room,
         nick,
-        users: users.sort((a, b) => a.localeCompare(b)),
+        users: [...users].sort((a, b) => a.localeCompare(b)),
         history,
         epoch: result.epoch,
         offset: result.offset,
         ...(recovered === undefined ? {} : { recovered }),
       });
-      subscription.activate();
+      for (const text of this.held.splice(0)) this.write(text);
     } catch (error) {
+      this.phase = 'live';
+      this.held = [];
       if (this.room !== room) {
-        this.channels.releaseAll();
+        if (this.local === local) this.local = undefined;
+        local?.close();
         rooms.exit(room, this, this.ip);
       }
+      if (error instanceof NickTaken) return this.nickTaken(room, nick, error.holder);
       throw error;
     } finally {
       // Closed while joining: release() found no room yet, so the slot, nickname and
       // subscription this join took would be held forever (a room-slot squatting leak).
       if (this.closed) {
-        this.channels.releaseAll();
+        if (this.local === local) this.local = undefined;
+        local?.close();
         rooms.exit(room, this, this.ip);
       }
     }
   }
 
   /** The newest HISTORY_SIZE messages up to the subscription's start (later ones arrive live). */
-  private async latest(room: string, top: Position): Promise<ChatMessage[]> {
-    const page = await this.options.hub.engine.history({
-      channel: channelOf(room),
-      limit: HISTORY_SIZE,
-      reverse: true,
-    });
+  private async latest(local: LocalConnection, room: string, top: Position): Promise<ChatMessage[]> {
+    const page = await local.history(channelOf(room), { limit: HISTORY_SIZE, reverse: true });
     const out: ChatMessage[] = [];
     for (const pub of page.publications.reverse()) {
       if (pub.epoch !== top.epoch || pub.offset > top.offset) continue;
@@ -217,25 +223,18 @@ export class ChatSession {
 
   private leave(): void {
     const room = this.room;
-    if (room === undefined) return;
+    const local = this.local;
     this.room = undefined;
     this.nick = undefined;
-    this.channels.releaseAll(); // removes presence, publishes the leave
-    this.options.rooms.exit(room, this, this.ip);
-  }
-
-  /** A newer connection of the same tab took this one's place: tell it (4001: do not reconnect), let go. */
-  replace(): void {
-    if (this.ws.readyState === this.ws.OPEN)
-      this.ws.close(4001, 'replaced by a newer connection of this tab');
-    this.release();
+    this.local = undefined;
+    local?.close(); // the hub removes the presence entry and publishes the leave
+    if (room !== undefined) this.options.rooms.exit(room, this, this.ip);
   }
 
   private release(): void {
     if (this.closed) return;
     this.closed = true;
     this.leave();
-    this.channels.releaseAll();
   }
 
   private nickTaken(room: string, nick: string, holder: string): void {
@@ -243,7 +242,7 @@ export class ChatSession {
     this.reject('nick-taken', `"${nick}" is already in ${room}${why}`);
   }
 
-  /** Engine trouble answers `unavailable` (the page retries); anything else is a bug, also answered. */
+  /** Engine trouble answers `unavailable` (the page retries). */
   private failed(error: unknown): void {
     if (this.closed) return;
     const temporary = error instanceof HubError ? error.temporary : true;
@@ -263,15 +262,23 @@ export class ChatSession {
   }
 }
 
+class NickTaken extends Error {
+  constructor(readonly holder: string) {
+    super(`taken by ${holder}`);
+  }
+}
+
 /** A publication of a room as the chat protocol's message (undefined if it is not one). */
 export function toChatMessage(room: string, pub: Publication): ChatMessage | undefined {
   const data = pub.data as { nick?: unknown; text?: unknown; key?: unknown } | null;
-  if (!data || typeof data.nick !== 'string' || typeof data.text !== 'string') return undefined;
+  // The publisher's user id is its nickname; `data.nick` is what earlier versions stored.
+  const nick = pub.info?.user ?? data?.nick;
+  if (!data || typeof nick !== 'string' || typeof data.text !== 'string') return undefined;
   const message: ChatMessage = {
     type: 'message',
     id: pub.offset,
     room,
-    nick: data.nick,
+    nick,
     text: data.text,
     ts: pub.ts,
     epoch: pub.epoch,

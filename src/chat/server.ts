@@ -3,8 +3,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../index.js';
-import type { Engine } from '../messaging/engine.js';
-import { Hub } from '../messaging/hub.js';
+import type { Engine } from '../messaging/index.js';
+import { Hub } from '../messaging/index.js';
 import { ChatSession } from './chat-session.js';
 import { Rooms } from './rooms.js';
 
@@ -70,8 +70,6 @@ export class ChatServer {
   /** The messaging hub the rooms live on (its engine holds history and presence). */
   readonly hub: Hub;
   private readonly rooms: Rooms<ChatSession>;
-  private readonly sessions = new Set<ChatSession>();
-  private readonly presenceTimer: NodeJS.Timeout;
 
   constructor(private readonly options: ChatServerOptions = {}) {
     this.rooms = new Rooms({
@@ -87,6 +85,8 @@ export class ChatServer {
           historyTtl: options.historyTtl ?? CHAT_DEFAULTS.historyTtl,
           presence: true,
           joinLeave: true,
+          // Only the chat's local connections can publish: the hub has no endpoint of its own here.
+          clientPublish: true,
         },
       },
     });
@@ -108,18 +108,8 @@ export class ChatServer {
     });
     const sessionOptions = { hub: this.hub, rooms: this.rooms, rateLimit: options.rateLimit ?? 30 };
     this.chat.on('connection', (ws) => {
-      const session = new ChatSession(ws, ws.clientAddress ?? ws.remoteAddress ?? '', sessionOptions);
-      this.sessions.add(session);
-      ws.on('close', () => this.sessions.delete(session));
+      new ChatSession(ws, ws.clientAddress ?? ws.remoteAddress ?? '', sessionOptions);
     });
-    // Presence entries expire unless refreshed (so a crashed server's members disappear).
-    this.presenceTimer = setInterval(
-      () => {
-        for (const session of this.sessions) session.refreshPresence();
-      },
-      Math.floor(this.hub.settings.presenceTtl / 3),
-    );
-    this.presenceTimer.unref();
     if (options.echo) {
       this.echo = new WebSocketServer({ server: this.http, path: '/echo' });
       this.echo.on('connection', (ws) =>
@@ -141,7 +131,6 @@ export class ChatServer {
 
   /** Graceful shutdown: 1001 to every client, then stop listening and close the engine. */
   async close(): Promise<void> {
-    clearInterval(this.presenceTimer);
     const closing = [this.chat.close(), this.echo?.close()];
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections?.();

@@ -153,6 +153,23 @@ describe('chat server', () => {
     other.ws.close();
   });
 
+  test('a rejoin with the same tab token replaces the stale connection (4001); another token is nick-taken', async () => {
+    const stale = await member(base);
+    stale.send({ type: 'join', room: 'tabs', nick: 'tabby', token: 'tab-1' });
+    await stale.next('welcome');
+    const staleClosed = closed(stale.ws);
+    const intruder = await member(base);
+    intruder.send({ type: 'join', room: 'tabs', nick: 'tabby', token: 'tab-2' });
+    assert.equal((await intruder.next('error')).code, 'nick-taken');
+    const fresh = await member(base);
+    fresh.send({ type: 'join', room: 'tabs', nick: 'tabby', token: 'tab-1' });
+    const welcome = await fresh.next('welcome');
+    assert.deepEqual(welcome.users, ['tabby']);
+    assert.deepEqual(await staleClosed, [4001, 'replaced by a newer connection of this tab']);
+    intruder.ws.close();
+    fresh.ws.close();
+  });
+
   test('invalid messages get an error message, and the connection stays', async () => {
     const m = await member(base);
     m.send({ type: 'message', text: 'too early' });
