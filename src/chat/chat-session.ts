@@ -159,13 +159,16 @@ export class ChatSession {
       });
       this.local = local;
       if (this.closed) return; // the finally below lets go of what this join took
-      const members = (await local.presence(channel)).members;
-      const other = members.filter((m) => m.client !== replaced && m.client !== local!.client);
-      const remote = lookalikeIn(
-        other.map((m) => ({ nick: m.user })),
-        nick,
-      );
-      if (remote !== undefined) throw new NickTaken(remote);
+      // Members on other servers (a shared engine such as Redis): their names are checked too.
+      if (hub.engine.name !== 'memory') {
+        const members = (await local.presence(channel)).members;
+        const other = members.filter((m) => m.client !== replaced && m.client !== local!.client);
+        const remote = lookalikeIn(
+          other.map((m) => ({ nick: m.user })),
+          nick,
+        );
+        if (remote !== undefined) throw new NickTaken(remote);
+      }
       // Missed messages (with `since`) are pushed before subscribe() resolves: they go straight out.
       this.phase = 'recovering';
       const result = await local.subscribe(channel, since);

@@ -6,6 +6,7 @@ import { ChatServer } from '../../src/chat/server.js';
 import { inCI } from '../helpers.js';
 import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
 import { findBinary } from '../system.js';
+import { textOf, waitForNonEmpty, waitForText } from './page-helpers.js';
 import { ofType, type RawMember, rawMember } from './raw-member.js';
 
 /**
@@ -30,11 +31,10 @@ async function join(page: Page, url: string, nick: string, room: string) {
   await page.fill('#room', room);
   await page.click('#join');
   await page.waitForSelector('#status.connected');
-  await page.waitForFunction(`document.querySelector('#room-name').textContent === '#${room}'`);
+  await waitForText(page, '#room-name', `#${room}`);
 }
 
-const text = (page: Page, selector: string) =>
-  page.evaluate(`document.querySelector(${JSON.stringify(selector)}).textContent`) as Promise<string>;
+const text = textOf;
 
 describe('chat page in Chromium', { skip: missing }, () => {
   let browser: Browser;
@@ -96,9 +96,7 @@ describe('chat page in Chromium', { skip: missing }, () => {
     await join(phone, url, 'bob', 'design');
     await desktop.fill('#text', 'Looks great on my laptop.');
     await desktop.press('#text', 'Enter');
-    await phone.waitForFunction(
-      `[...document.querySelectorAll('#messages .text')].some((e) => e.textContent === 'Looks great on my laptop.')`,
-    );
+    await waitForText(phone, '#messages .text', 'Looks great on my laptop.');
     const box = (await phone.locator('#composer').boundingBox())!;
     assert.ok(box, 'the composer is rendered');
     assert.ok(
@@ -111,9 +109,7 @@ describe('chat page in Chromium', { skip: missing }, () => {
     assert.ok(list[0] > list[1], 'the history scrolls inside the message list');
     await phone.fill('#text', 'And on my phone!');
     await phone.press('#text', 'Enter');
-    await desktop.waitForFunction(
-      `[...document.querySelectorAll('#messages .text')].some((e) => e.textContent === 'And on my phone!')`,
-    );
+    await waitForText(desktop, '#messages .text', 'And on my phone!');
     assert.deepEqual(notFound, [], 'no request answered 404 (favicon included)');
     if (process.env.UPDATE_SCREENSHOT) {
       mkdirSync(`${ROOT}docs`, { recursive: true });
@@ -153,7 +149,7 @@ describe('chat page in Chromium', { skip: missing }, () => {
     await page.fill('#room', 'errors');
     await page.click('#join');
     await page.waitForSelector('#login-view:not([hidden])');
-    await page.waitForFunction(`document.querySelector('#login-error').textContent !== ''`);
+    await waitForNonEmpty(page, '#login-error');
     assert.match(await text(page, '#login-error'), /too like "Alice"/);
     await page.fill('#nick', 'Bob');
     assert.equal(await text(page, '#login-error'), '', 'editing the nickname clears the old error');

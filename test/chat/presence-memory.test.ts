@@ -35,7 +35,8 @@ after(async () => {
   }
 });
 
-test(`${JOINERS} joiners that never read: serve's memory stays bounded`, async (t) => {
+// ~10 s of CPU (1,000 handshakes and ~500,000 presence pushes): a generous timeout for a loaded machine.
+test(`${JOINERS} joiners that never read: serve's memory stays bounded`, { timeout: 240_000 }, async (t) => {
   const port = await freePort();
   server = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],

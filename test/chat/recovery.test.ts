@@ -6,6 +6,7 @@ import { inCI } from '../helpers.js';
 import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
 import { freePort } from '../node/net-helpers.js';
 import { findBinary } from '../system.js';
+import { textsOf, waitForCount, waitForText } from './page-helpers.js';
 import { ofType, type RawMember, rawMember } from './raw-member.js';
 
 /**
@@ -20,14 +21,9 @@ const missing = findBinary('/usr/bin/chromium')
   : '/usr/bin/chromium not found (apt-get install chromium)';
 if (missing && inCI) throw new Error(`${missing}; CI must install it`);
 
-const texts = (page: Page) =>
-  page.evaluate(
-    `[...document.querySelectorAll('#messages li:not(.system) .text')].map((e) => e.textContent)`,
-  ) as Promise<string[]>;
-const systemLines = (page: Page) =>
-  page.evaluate(`[...document.querySelectorAll('#messages li.system')].map((e) => e.textContent)`) as Promise<
-    string[]
-  >;
+const texts = (page: Page) => textsOf(page, '#messages li:not(.system) .text');
+const systemLines = (page: Page) => textsOf(page, '#messages li.system');
+const MESSAGES = '#messages li:not(.system)';
 
 describe('chat page recovery in Chromium', { skip: missing }, () => {
   let browser: Browser;
@@ -87,12 +83,12 @@ describe('chat page recovery in Chromium', { skip: missing }, () => {
     await say(bob, 'before', 3);
     const context = await browser.newContext();
     const page = await joinPage(context, 'missed', 'alice');
-    await page.waitForFunction(`document.querySelectorAll('#messages li:not(.system)').length === 3`);
+    await waitForCount(page, MESSAGES, 3, true);
     await goOffline(context, page);
     await say(bob, 'missed', 120);
     await context.setOffline(false);
     await page.waitForSelector('#status.connected', { timeout: 30_000 });
-    await page.waitForFunction(`document.querySelectorAll('#messages li:not(.system)').length >= 123`);
+    await waitForCount(page, MESSAGES, 123, false, 30_000);
     const shown = await texts(page);
     const expected = [1, 2, 3]
       .map((i) => `before ${i}`)
@@ -101,7 +97,7 @@ describe('chat page recovery in Chromium', { skip: missing }, () => {
     assert.ok((await systemLines(page)).includes('Reconnected: caught up on 120 missed messages.'));
     // Live again: the next message follows once.
     await say(bob, 'after', 1);
-    await page.waitForFunction(`document.querySelectorAll('#messages li:not(.system)').length === 124`);
+    await waitForCount(page, MESSAGES, 124, true);
     assert.deepEqual((await texts(page)).slice(-2), ['missed 120', 'after 1']);
     await context.close();
     bob.close();
@@ -123,14 +119,12 @@ describe('chat page recovery in Chromium', { skip: missing }, () => {
       'the outbox message',
     );
     assert.equal(got.nick, 'dave');
-    await page.waitForFunction(`document.querySelectorAll('#messages li.pending').length === 0`);
+    await waitForCount(page, '#messages li.pending', 0, true);
     // Once: carol says something after it; by then a duplicate would have arrived before it.
     carol.send({ type: 'message', text: 'got it' });
     await carol.next((m) => m.type === 'message' && m.text === 'got it', 'own echo');
     assert.equal(carol.inbox.filter((m) => m.type === 'message' && m.text === 'typed in a tunnel').length, 0);
-    await page.waitForFunction(
-      `[...document.querySelectorAll('#messages .text')].some((e) => e.textContent === 'got it')`,
-    );
+    await waitForText(page, '#messages .text', 'got it');
     assert.deepEqual((await texts(page)).filter((t) => t === 'typed in a tunnel').length, 1);
     await context.close();
     carol.close();
@@ -141,14 +135,14 @@ describe('chat page recovery in Chromium', { skip: missing }, () => {
     const page = await joinPage(context, 'restart', 'erin');
     const frank = await talker('restart', 'frank', '127.0.4.3');
     await say(frank, 'old', 2);
-    await page.waitForFunction(`document.querySelectorAll('#messages li:not(.system)').length === 2`);
+    await waitForCount(page, MESSAGES, 2, true);
     frank.close();
     await chat.close();
     await page.waitForSelector('#status.reconnecting, #status.offline');
     chat = new ChatServer({ port, host: '127.0.0.1', rateLimit: 1000 });
     await chat.listen();
     await page.waitForSelector('#status.connected', { timeout: 30_000 });
-    await page.waitForFunction(`[...document.querySelectorAll('#messages li.system.warning')].length === 1`);
+    await waitForCount(page, '#messages li.system.warning', 1, true, 30_000);
     const warning = await page.textContent('#messages li.system.warning');
     assert.match(warning ?? '', /Could not recover the messages sent while you were away/);
     assert.deepEqual(await texts(page), ['old 1', 'old 2'], 'what it showed stays; nothing is invented');
