@@ -1,5 +1,6 @@
 import { CloseCode, type WebSocket } from '../index.js';
 import { type Hub, HubError, type LocalConnection, type Publication, type Push } from '../messaging/index.js';
+import type { Coalescer } from './coalescer.js';
 import {
   type ChatMessage,
   type ErrorCode,
@@ -20,7 +21,11 @@ export interface ChatSessionOptions {
   rooms: Rooms<ChatSession>;
   /** Messages allowed per 10 s before the connection is closed with 1008. */
   rateLimit: number;
+  /** Gathers presence deltas so a burst of joins costs one write per member, not one per join. */
+  presence: Coalescer;
 }
+
+let nextTopic = 1;
 
 /**
  * One `/chat` connection speaking the chat's JSON protocol, bridged onto the
@@ -44,12 +49,15 @@ export class ChatSession {
   /** Joins and messages run one after another, as the client sent them (joins await the engine). */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** This connection's own topic, for coalesced presence deltas. */
+  private readonly topic = `chat-presence:${nextTopic++}`;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly ip: string,
     private readonly options: ChatSessionOptions,
   ) {
+    ws.subscribe(this.topic);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.release());
     ws.on('error', () => {}); // the close that follows cleans up
@@ -70,8 +78,9 @@ export class ChatSession {
   private write(payload: object | string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    if (this.phase === 'welcoming') this.held.push(text);
-    else this.ws.send(text);
+    if (this.phase === 'welcoming') return void this.held.push(text);
+    this.options.presence.flush(this.topic); // deltas gathered so far go first
+    this.ws.send(text);
   }
 
   /** A push from the hub for this connection's membership. */
@@ -80,7 +89,9 @@ export class ChatSession {
       const message = toChatMessage(room, push.pub);
       if (message) this.write(message);
     } else if (push.push === 'join' || push.push === 'leave') {
-      this.write({ type: 'presence', event: push.push, nick: push.info.user });
+      const delta = JSON.stringify({ type: 'presence', event: push.push, nick: push.info.user });
+      if (this.phase === 'live') this.options.presence.add(this.topic, delta);
+      else this.write(delta);
     } else if (push.push === 'unsubscribed') {
       // The room's stream cannot continue in order here (e.g. 2500): reconnect; the rejoin says what was lost.
       this.ws.close(CloseCode.TryAgainLater, `rejoin: ${push.reason}`);
@@ -237,6 +248,7 @@ export class ChatSession {
   private release(): void {
     if (this.closed) return;
     this.closed = true;
+    this.options.presence.forget(this.topic);
     this.leave();
   }
 

@@ -6,6 +6,7 @@ import { WebSocketServer } from '../index.js';
 import type { Engine } from '../messaging/index.js';
 import { Hub } from '../messaging/index.js';
 import { ChatSession } from './chat-session.js';
+import { Coalescer } from './coalescer.js';
 import { Rooms } from './rooms.js';
 
 /**
@@ -70,6 +71,7 @@ export class ChatServer {
   /** The messaging hub the rooms live on (its engine holds history and presence). */
   readonly hub: Hub;
   private readonly rooms: Rooms<ChatSession>;
+  private readonly presence: Coalescer;
 
   constructor(private readonly options: ChatServerOptions = {}) {
     this.rooms = new Rooms({
@@ -106,7 +108,13 @@ export class ChatServer {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
       maxBufferedAmount: CHAT_DEFAULTS.maxBufferedAmount,
     });
-    const sessionOptions = { hub: this.hub, rooms: this.rooms, rateLimit: options.rateLimit ?? 30 };
+    this.presence = new Coalescer(this.chat);
+    const sessionOptions = {
+      hub: this.hub,
+      rooms: this.rooms,
+      rateLimit: options.rateLimit ?? 30,
+      presence: this.presence,
+    };
     this.chat.on('connection', (ws) => {
       new ChatSession(ws, ws.clientAddress ?? ws.remoteAddress ?? '', sessionOptions);
     });
@@ -131,6 +139,7 @@ export class ChatServer {
 
   /** Graceful shutdown: 1001 to every client, then stop listening and close the engine. */
   async close(): Promise<void> {
+    this.presence.close();
     const closing = [this.chat.close(), this.echo?.close()];
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections?.();

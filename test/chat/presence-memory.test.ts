@@ -19,6 +19,12 @@ const ADDRESSES = 20;
 /** Generous for 1,000 connections (~10 KB each with their buffers); the old behaviour needed gigabytes. */
 const BOUND_MB = 150;
 
+/** CPU seconds (user + system) the process has used. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function memoryOf(pid: number): { rssMB: number; peakMB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
@@ -75,7 +81,7 @@ test(`${JOINERS} joiners that never read: serve's memory stays bounded`, { timeo
   const afterJoins = memoryOf(server.pid!);
   const growth = afterJoins.peakMB - before.rssMB;
   t.diagnostic(
-    `serve RSS ${before.rssMB.toFixed(1)} MB -> ${afterJoins.rssMB.toFixed(1)} MB (peak ${afterJoins.peakMB.toFixed(1)} MB) with ${JOINERS} non-reading members`,
+    `serve RSS ${before.rssMB.toFixed(1)} MB -> ${afterJoins.rssMB.toFixed(1)} MB (peak ${afterJoins.peakMB.toFixed(1)} MB) with ${JOINERS} non-reading members; serve used ${cpuSeconds(server.pid!).toFixed(1)} s of CPU`,
   );
   assert.ok(growth < BOUND_MB, `peak grew by ${growth.toFixed(1)} MB (bound ${BOUND_MB} MB)`);
   // A 1,001st connection from one of those addresses is refused (per-address default 50).
