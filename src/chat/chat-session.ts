@@ -1,4 +1,4 @@
-import { CloseCode, type WebSocket } from '../index.js';
+import { CloseCode, type ServerWebSocket } from '../index.js';
 import { type Hub, HubError, type LocalConnection, type Publication, type Push } from '../messaging/index.js';
 import type { Coalescer } from './coalescer.js';
 import {
@@ -53,7 +53,7 @@ export class ChatSession {
   private readonly topic = `chat-presence:${nextTopic++}`;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ServerWebSocket,
     private readonly ip: string,
     private readonly options: ChatSessionOptions,
   ) {
