@@ -33,7 +33,7 @@ export class Session {
         this.outputFailed = true;
         process.stderr.write(`socketeer connect: stdout: ${error.message}\n`);
       }
-      this.end(1000);
+      this.end(1001, 'output closed'); // RFC 6455 7.4.1: 1001, the endpoint is going away
     });
     ws.on('ping', (payload) => {
       if (flags.showPingPong) this.control(`ping${payload.length ? `: ${payload}` : ''}`);
@@ -205,6 +205,6 @@ export class Session {
 
 const TERMINAL_HELP = `/ping [text]             send a ping (the pong is shown)
 /pong [text]             send an unsolicited pong
-/close [code] [reason]   close (code 1000 or 3000-4999)
+/close [code] [reason]   close (1000 by default; 1001-1003, 1007-1014, 3000-4999)
 //text                   send "/text" as a message
 Ctrl-D or Ctrl-C         close with 1000 (Ctrl-C twice: drop the connection)`;
