@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { WebSocket } from '../src/node/websocket.js';
+import { WebSocket } from '../src/index.js';
 import { run } from './cli/child.js';
 import { requireBinary } from './system.js';
 

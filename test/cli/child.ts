@@ -4,12 +4,18 @@ import { once } from 'node:events';
 /** The CLI's entry point, as `npx socketeer` runs it. */
 export const BIN = new URL('../../../bin/socketeer.js', import.meta.url).pathname;
 
+/** Colour and cursor sequences (ESC [ ... letter). */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
+
 /** A running child process whose stdout/stderr are collected as they arrive. */
 export interface Running {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolve with the first match of `pattern` in stdout, waiting for output as it comes. */
+  /**
+   * Resolve with the first match of `pattern` in stdout (terminal escape
+   * sequences removed), waiting for output as it comes.
+   */
   waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr'): Promise<RegExpExecArray>;
   /** Resolve with the exit code (or the signal name) once the process ended and its output is read. */
   exited: Promise<number | string>;
@@ -34,12 +40,13 @@ export function run(
     exited,
     async waitFor(pattern, stream = 'stdout') {
       const source = child[stream]!;
+      const text = () => out[stream].replace(ANSI, '');
       for (;;) {
-        const match = pattern.exec(out[stream]);
+        const match = pattern.exec(text());
         if (match) return match;
         // Wait for more output, or fail with what was printed if the process ends first.
         const ended = await Promise.race([once(source, 'data').then(() => undefined), exited]);
-        if (ended !== undefined && !pattern.test(out[stream])) {
+        if (ended !== undefined && !pattern.test(text())) {
           throw new Error(
             `exited (${ended}) before ${stream} matched ${pattern}:\n${out.stdout}\n--- stderr:\n${out.stderr}`,
           );
