@@ -76,6 +76,35 @@ describe('examples/', () => {
     }
   });
 
+  test('typescript-server.ts compiles with examples/tsconfig.json (strict) and runs', async () => {
+    // Type-checked as a user's project sees the package: 'socketeer' resolves through package.json exports.
+    const tsc = `${root}node_modules/typescript/bin/tsc`;
+    await exec(process.execPath, [tsc, '-p', `${root}examples`]).catch((error) => {
+      assert.fail(`tsc -p examples: ${error.stdout}${error.stderr}`);
+    });
+    const { example, url } = await startExample(`${root}dist/examples/typescript-server.js`);
+    try {
+      await assert.rejects(WebSocket.connect(url), (error: HandshakeError) => error.statusCode === 401);
+      const [ada, bob] = await Promise.all([
+        WebSocket.connect(`${url}/?name=ada`),
+        WebSocket.connect(`${url}/?name=bob`),
+      ]);
+      const toBob = nextMessage(bob);
+      const toAda = nextMessage(ada);
+      ada.send(JSON.stringify({ type: 'say', text: 'hi all' }));
+      const said = { type: 'said', from: 'ada', text: 'hi all' };
+      assert.deepEqual(JSON.parse(await toBob), said);
+      assert.deepEqual(JSON.parse(await toAda), said);
+      const error = nextMessage(bob);
+      bob.send('not json');
+      assert.equal(JSON.parse(await error).type, 'error');
+      ada.close();
+      bob.close();
+    } finally {
+      await stop(example);
+    }
+  });
+
   test('express.mjs: POST /notify reaches every WebSocket client at /ws', async () => {
     const { example, url } = await startExample(`${dir}express.mjs`);
     try {
