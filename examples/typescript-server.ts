@@ -2,9 +2,7 @@ import { WebSocketServer } from 'socketeer';
 
 /** What clients send, and what the server answers: typed once, checked at the edge. */
 type ClientMessage = { type: 'say'; text: string };
-type ServerMessage =
-  | { type: 'said'; from: string; text: string }
-  | { type: 'error'; message: string };
+type ServerMessage = { type: 'said'; from: string; text: string } | { type: 'error'; message: string };
 
 function parseClientMessage(data: string | Buffer): ClientMessage | undefined {
   try {
