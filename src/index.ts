@@ -8,6 +8,7 @@
  */
 
 export type { ClientOptions } from './node/client/options.js';
+export { PreparedMessage } from './node/prepared-message.js';
 export {
   ReconnectingWebSocket,
   type ReconnectingWebSocketEventMap,

@@ -30,6 +30,7 @@ import {
 } from './internal.js';
 import { iterateMessages, type WebSocketMessage } from './message-iterator.js';
 import type { FlowSettings } from './options.js';
+import { kPreparedFrame, PreparedMessage } from './prepared-message.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
@@ -454,6 +455,24 @@ export class WebSocket extends EventEmitter implements Monitored {
   /** Whether pause() is in effect. */
   get isPaused(): boolean {
     return this.socket !== null && isPausedFor(this.socket, PauseReason.User);
+  }
+
+  /**
+   * Send a message framed once for many connections (see PreparedMessage), in
+   * order with this connection's other sends and bounded like send() (it counts
+   * in bufferedAmount and obeys maxBufferedAmount). Server side only: a
+   * client masks each frame (RFC 6455 section 5.3), so it cannot share bytes.
+   * Returns false when the caller should wait for 'drain' (or it was dropped).
+   */
+  sendPrepared(message: PreparedMessage): boolean {
+    if (!(message instanceof PreparedMessage)) {
+      throw new TypeError('sendPrepared takes a PreparedMessage (new PreparedMessage(data, {binary}))');
+    }
+    this.assertOpen('send');
+    if (this.connection!.role !== 'server') {
+      throw new InvalidStateError('sendPrepared is for server-side connections: a client masks every frame');
+    }
+    return this[kWriteFrame](message[kPreparedFrame]) && this.belowHighWater();
   }
 
   /** Send a ping (payload at most 125 bytes). */
