@@ -1,9 +1,10 @@
 /**
  * Pieces of a session that need none of its state: the command rate limit,
  * the authenticate hook's answer checked, error mapping, and the pub frame
- * encoded once per publication.
+ * encoded and framed once per publication.
  */
 
+import { PreparedMessage } from '../index.js';
 import { type ConnectContext, type HubContext, HubError, type Identity, UNAVAILABLE } from './context.js';
 import { EngineUnavailableError } from './engine.js';
 import { type ErrorBody, ErrorCodes, type Publication } from './protocol.js';
@@ -54,14 +55,31 @@ export function toErrorBody(ctx: HubContext, error: unknown): ErrorBody {
   return { code: ErrorCodes.internal, message: 'internal server error', temporary: true };
 }
 
-const encodedPubs = new WeakMap<Publication, Buffer>();
+interface EncodedPub {
+  json: Buffer;
+  /** The same bytes framed once, for every WebSocket subscriber (made on first use). */
+  prepared?: PreparedMessage;
+}
+
+const encodedPubs = new WeakMap<Publication, EncodedPub>();
+
+function encoded(channel: string, pub: Publication): EncodedPub {
+  let entry = encodedPubs.get(pub);
+  if (!entry) {
+    entry = { json: Buffer.from(JSON.stringify({ push: 'pub', channel, pub })) };
+    encodedPubs.set(pub, entry);
+  }
+  return entry;
+}
 
 /** A pub push is the same bytes for every subscriber of the channel: encode it once. */
 export function encodePub(channel: string, pub: Publication): Buffer {
-  let frame = encodedPubs.get(pub);
-  if (!frame) {
-    frame = Buffer.from(JSON.stringify({ push: 'pub', channel, pub }));
-    encodedPubs.set(pub, frame);
-  }
-  return frame;
+  return encoded(channel, pub).json;
+}
+
+/** ... and frame it once: one JSON serialization and one framing per publication, however many subscribers. */
+export function preparePub(channel: string, pub: Publication): PreparedMessage {
+  const entry = encoded(channel, pub);
+  entry.prepared ??= new PreparedMessage(entry.json, { binary: false });
+  return entry.prepared;
 }

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { PreparedMessage } from '../index.js';
 import * as channelCommands from './channel-commands.js';
 import { badRequest, parseCommand } from './commands.js';
 import { type HubContext, HubError, type Identity, type SessionLike } from './context.js';
@@ -27,7 +28,7 @@ import {
   UnsubscribeCodes,
 } from './protocol.js';
 import { SessionChannels } from './session-channels.js';
-import { authenticate, encodePub, RateLimit, toErrorBody } from './session-parts.js';
+import { authenticate, encodePub, preparePub, RateLimit, toErrorBody } from './session-parts.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
 
 type Outcome = { result: unknown; after?: () => void };
@@ -41,6 +42,8 @@ export interface SessionSocket {
   readonly bufferedAmount: number;
   readonly clientAddress?: string | undefined;
   send(data: string | Buffer, options: { binary: boolean }): boolean;
+  /** Send bytes framed once for many connections (WebSockets have it; local connections take `send`). */
+  sendPrepared?(message: PreparedMessage): boolean;
   close(code: number, reason: string): void;
   /** Drop the connection without a closing handshake. */
   terminate(): void;
@@ -126,6 +129,8 @@ export class Session implements SubscriptionOwner, SessionLike {
   }
 
   deliver(channel: string, pub: Publication): boolean {
+    // A live fan-out writes the publication's shared frame; only the checks in write() are per connection.
+    if (this.ws.sendPrepared) return this.write(preparePub(channel, pub));
     return this.write(encodePub(channel, pub));
   }
 
@@ -155,7 +160,7 @@ export class Session implements SubscriptionOwner, SessionLike {
    * of being allowed to hold memory or slow the publishers (the cap is on
    * accumulation: one message may go on top of a buffer below it).
    */
-  write(data: string | Buffer): boolean {
+  write(data: string | Buffer | PreparedMessage): boolean {
     if (this.state === 'closed' || this.ws.readyState !== OPEN) return false;
     const buffered = this.ws.bufferedAmount;
     if (buffered >= this.ctx.settings.maxOutboundBytes) {
@@ -165,7 +170,8 @@ export class Session implements SubscriptionOwner, SessionLike {
       );
       return false;
     }
-    return this.ws.send(data, { binary: false });
+    if (typeof data === 'string' || Buffer.isBuffer(data)) return this.ws.send(data, { binary: false });
+    return this.ws.sendPrepared!(data);
   }
 
   private reply(id: number, result: unknown): void {
