@@ -62,7 +62,7 @@ export interface HubOptions {
   maxHistoryLimit?: number;
   /** How long a publish's idempotency key is remembered, ms (default 300000). */
   idempotencyTtl?: number;
-  /** Presence entries not refreshed within this many ms disappear with a leave (default 60000). */
+  /** Presence entries not refreshed within this many ms disappear with a leave (default 15000: a dead node's members leave within 15 s). */
   presenceTtl?: number;
   /** Live publications held per recovering subscription before re-reading them from history (default 1000). */
   recoveryHold?: number;
@@ -150,7 +150,7 @@ export function checkHubOptions(what: string, options: HubOptions): CheckedHubOp
     historyLimit,
     maxHistoryLimit,
     idempotencyTtl: checkMs(what, 'idempotencyTtl', options.idempotencyTtl) ?? 300_000,
-    presenceTtl: checkMs(what, 'presenceTtl', options.presenceTtl, 30) ?? 60_000,
+    presenceTtl: checkMs(what, 'presenceTtl', options.presenceTtl, 30) ?? 15_000,
     recoveryHold: checkInteger(what, 'recoveryHold', options.recoveryHold, 0, 1_000_000) ?? 1000,
   };
   const hooks: HubHooks = {
