@@ -1,0 +1,169 @@
+// The fan-out load generator (bench:fanout, bench:scale), run on its own core.
+// Subscribers and publishers are raw WebSockets (lib/raw-client.mjs) speaking
+// socketeer's protocol or Socket.IO's, so the generator is not the bottleneck.
+// Publishers keep `window` publications in flight (a publication is done when
+// every subscriber of its channel has it). Every delivery is checked: per
+// subscriber, sequence numbers must go 1, 2, 3 ... (no gap, no duplicate, no
+// reorder) and at the end each holds every publication of its channel.
+// Prints one JSON line. Config: argv[2] as JSON (see fanout.mjs).
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { socketeer, socketio } from './lib/fanout-protocols.mjs';
+import { Histogram } from './lib/histogram.mjs';
+
+const config = JSON.parse(process.argv[2]);
+const { kind, ports, channels, subsPerChannel, publishers: publisherCount, window } = config;
+const protocol = { socketeer, socketio }[kind];
+const prefix = config.prefix ?? '';
+const channelName = (c) => `${prefix}c${c}`;
+
+const channelState = Array.from({ length: channels }, () => ({ published: 0, remaining: new Map() }));
+const subscribers = [];
+const latency = new Histogram();
+const ackLatency = new Histogram();
+let measuring = false;
+let measuredDeliveries = 0;
+let inFlight = 0;
+let publishing = false;
+const failures = [];
+const errors = { gaps: 0, duplicates: 0, reordered: 0 };
+
+function delivered(sub, seq, sentAt) {
+  const now = performance.now();
+  if (seq !== sub.last + 1) {
+    if (seq <= sub.last) errors.duplicates++;
+    else if (seq > sub.last + 1) errors.gaps++;
+    else errors.reordered++;
+    if (seq <= sub.last) return;
+  }
+  sub.last = seq;
+  sub.count++;
+  if (measuring) {
+    measuredDeliveries++;
+    latency.record(now - sentAt);
+  }
+  const state = channelState[sub.channel];
+  const left = state.remaining.get(seq) - 1;
+  if (left > 0) state.remaining.set(seq, left);
+  else if (left === 0) {
+    state.remaining.delete(seq);
+    inFlight--;
+    if (publishing) pump();
+  }
+}
+
+async function inBatches(count, batch, open) {
+  const out = new Array(count);
+  for (let start = 0; start < count; start += batch) {
+    const jobs = [];
+    for (let i = start; i < Math.min(count, start + batch); i++) jobs.push(open(i).then((v) => (out[i] = v)));
+    await Promise.all(jobs);
+  }
+  return out;
+}
+
+const connectStart = performance.now();
+await inBatches(channels * subsPerChannel, 200, async (i) => {
+  const sub = { channel: i % channels, last: 0, count: 0, client: null };
+  subscribers.push(sub);
+  sub.client = await protocol.subscriber(ports[i % ports.length], channelName(sub.channel), (seq, t) =>
+    delivered(sub, seq, t),
+  );
+});
+const connectSeconds = (performance.now() - connectStart) / 1000;
+
+const sentAtById = [];
+const publishers = await inBatches(publisherCount, 50, async (p) => {
+  const sent = new Map();
+  sentAtById[p] = sent;
+  return protocol.publisher(ports[p % ports.length], (id, failed) => {
+    const t = sent.get(id);
+    sent.delete(id);
+    if (failed) failures.push(failed.slice(0, 200));
+    else if (measuring && t !== undefined) ackLatency.record(performance.now() - t);
+  });
+});
+
+let nextChannel = 0;
+function pump() {
+  while (inFlight < window) {
+    const c = nextChannel;
+    nextChannel = (nextChannel + 1) % channels;
+    const state = channelState[c];
+    const seq = ++state.published;
+    state.remaining.set(seq, subsPerChannel);
+    inFlight++;
+    // One publisher per channel keeps each channel's publish order = its sequence order.
+    const p = c % publisherCount;
+    const sentAt = Math.round(performance.now() * 1000) / 1000;
+    const id = publishers[p].publish(channelName(c), seq, sentAt);
+    sentAtById[p].set(id, sentAt);
+  }
+}
+
+// CPU seconds used so far by the server processes (utime + stime from /proc) and by us:
+// the CPU cost per delivery does not depend on how busy the rest of the machine is.
+function serverCpuSeconds() {
+  let ticks = 0;
+  for (const pid of config.serverPids ?? []) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks / 100; // USER_HZ
+}
+let cpuAtStart;
+let cpuAtEnd;
+const done = new Promise((resolve) => {
+  publishing = true;
+  pump();
+  setTimeout(() => {
+    measuring = true;
+    cpuAtStart = { server: serverCpuSeconds(), load: process.cpuUsage(), wall: performance.now() };
+    setTimeout(() => {
+      const load = process.cpuUsage(cpuAtStart.load);
+      cpuAtEnd = {
+        server: serverCpuSeconds() - cpuAtStart.server,
+        load: (load.user + load.system) / 1e6,
+        wall: (performance.now() - cpuAtStart.wall) / 1000,
+      };
+      measuring = false;
+      publishing = false;
+      resolve();
+    }, config.durationMs);
+  }, config.warmupMs);
+});
+await done;
+// Drain: every publication still in flight must arrive everywhere.
+const drainDeadline = performance.now() + (config.drainMs ?? 30_000);
+while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+
+let published = 0;
+for (const s of channelState) published += s.published;
+let lost = 0;
+for (const sub of subscribers) lost += channelState[sub.channel].published - sub.count;
+const ok = lost === 0 && errors.gaps + errors.duplicates + errors.reordered === 0 && failures.length === 0;
+process.stdout.write(
+  `${JSON.stringify({
+    ok,
+    deliveriesPerSecond: measuredDeliveries / (config.durationMs / 1000),
+    latencyMs: latency.summary(),
+    ackMs: ackLatency.summary(),
+    published,
+    deliveriesExpected: published * subsPerChannel,
+    lost,
+    ...errors,
+    publishFailures: failures.length,
+    firstFailure: failures[0],
+    connectSeconds,
+    // CPU µs per delivery in the measured window, and the share of a core each side got.
+    serverCpuUsPerDelivery: measuredDeliveries ? (cpuAtEnd.server * 1e6) / measuredDeliveries : null,
+    loadCpuUsPerDelivery: measuredDeliveries ? (cpuAtEnd.load * 1e6) / measuredDeliveries : null,
+    serverCoreShare: cpuAtEnd.server / cpuAtEnd.wall,
+    loadCoreShare: cpuAtEnd.load / cpuAtEnd.wall,
+  })}\n`,
+);
+for (const sub of subscribers) sub.client.close();
+for (const p of publishers) p.client.close();
+process.exit(0);

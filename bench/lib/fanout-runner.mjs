@@ -1,0 +1,54 @@
+// Shared by bench:fanout and bench:scale: start a server under test pinned to a
+// core, run the fan-out load generator pinned to another, and summarize runs
+// (median, min-max) with the socketeer / Socket.IO ratio from the same run.
+import { startPinned, withTimeout } from './processes.mjs';
+
+const here = (p) => new URL(`../${p}`, import.meta.url).pathname;
+
+/** servers/<name>.mjs on `core`; resolves to {port, child, stop()}. */
+export async function startServer(name, core, options = {}) {
+  const { child, next } = startPinned(core, [
+    process.execPath,
+    here(`servers/${name}.mjs`),
+    JSON.stringify(options),
+  ]);
+  const port = Number(await withTimeout(next(), 30_000, `starting ${name}`));
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    port,
+    child,
+    exited,
+    async stop() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** One load generator run; resolves to its JSON result. */
+export async function runLoad(core, config, script = 'fanout-load.mjs') {
+  const { child, next } = startPinned(core, [process.execPath, here(script), JSON.stringify(config)]);
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    return JSON.parse(await withTimeout(next(), 300_000, `load generator (${config.kind})`));
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+
+/** Median (min-max) of a metric over the runs that passed their checks. */
+export function summarize(results, pick) {
+  const values = results
+    .filter((r) => r.ok)
+    .map(pick)
+    .filter((v) => v != null);
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: median(values), min: sorted[0], max: sorted.at(-1) };
+}
+
+export const fmt = (n) =>
+  n == null ? '-' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2);
