@@ -105,7 +105,7 @@ function pump() {
 // the CPU cost per delivery does not depend on how busy the rest of the machine is.
 function serverCpuSeconds() {
   let ticks = 0;
-  for (const pid of config.serverPids ?? []) {
+  for (const pid of config.cpuPids ?? config.serverPids ?? []) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);

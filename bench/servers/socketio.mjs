@@ -13,6 +13,9 @@ if (options.redis) {
   const { createAdapter } = await import('@socket.io/redis-adapter');
   const pub = createClient({ url: options.redis });
   const sub = pub.duplicate();
+  // Report Redis client errors instead of crashing on them (the adapter retries by itself).
+  for (const client of [pub, sub])
+    client.on('error', (error) => process.stderr.write(`socket.io redis: ${error}\n`));
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub));
 }
@@ -27,3 +30,12 @@ io.on('connection', (socket) => {
   });
 });
 http.listen(options.port ?? 0, '127.0.0.1', () => ready(http.address().port));
+// Report the first uncaught error (node-redis rejects commands that time out) and count the rest.
+let uncaught = 0;
+process.on('uncaughtException', (error) => {
+  if (uncaught++ === 0) process.stderr.write(`socket.io node: uncaught ${error?.stack ?? error}\n`);
+});
+process.on(
+  'exit',
+  () => uncaught > 1 && process.stderr.write(`socket.io node: ${uncaught} uncaught errors\n`),
+);
