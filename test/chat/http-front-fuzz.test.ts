@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import * as net from 'node:net';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { ChatServer } from '../../src/chat/server.js';
+import { exchangeHead } from '../node/net-helpers.js';
 
 /**
  * Issue 11, "prove the class is gone", for `socketeer serve`: random request
@@ -21,26 +20,6 @@ after(() => {
   process.off('unhandledRejection', onFault);
   process.off('uncaughtException', onFault);
 });
-
-async function exchange(port: number, chunks: Buffer[]): Promise<string> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  let answer = Buffer.alloc(0);
-  const done = new Promise<void>((resolve) => {
-    socket.on('data', (d) => {
-      answer = Buffer.concat([answer, d]);
-      if (answer.includes('\r\n\r\n')) resolve();
-    });
-    socket.on('close', () => resolve());
-  });
-  await once(socket, 'connect');
-  for (const c of chunks) socket.write(c);
-  const timer = setTimeout(() => socket.destroy(new Error('no answer within 5 s')), 5000);
-  await done;
-  clearTimeout(timer);
-  socket.destroy();
-  return answer.toString('latin1');
-}
 
 const anyChar = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
 const nasty = (max: number) => fc.string({ unit: anyChar, maxLength: max });
@@ -95,12 +74,12 @@ test('serve: random request heads never crash the chat server; it serves normall
   try {
     await fc.assert(
       fc.asyncProperty(request, async (chunks) => {
-        const answer = await exchange(port, chunks);
+        const answer = await exchangeHead(port, chunks);
         if (answer !== '') assert.match(answer, /^HTTP\/1\.1 [1-5]\d\d /, `answer: ${answer.slice(0, 80)}`);
       }),
       { numRuns: 300 },
     );
-    const page = await exchange(port, [Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]);
+    const page = await exchangeHead(port, [Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]);
     assert.match(page, /^HTTP\/1\.1 200 /);
     assert.deepEqual(faults, [], 'no unhandled rejection or uncaught exception');
   } finally {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { computeAccept } from '../../src/protocol/handshake.js';
-import { startServer } from './net-helpers.js';
+import { exchangeHead, startServer } from './net-helpers.js';
 
 /**
  * Issue 11, "prove the class is gone": random request heads against a
@@ -38,27 +37,6 @@ const PHRASES: Record<number, string> = {
 };
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-
-/** Send `chunks`, read until the response head is complete or the server closes. */
-async function exchange(port: number, chunks: Buffer[]): Promise<string> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  let answer = Buffer.alloc(0);
-  const done = new Promise<void>((resolve) => {
-    socket.on('data', (d) => {
-      answer = Buffer.concat([answer, d]);
-      if (answer.includes('\r\n\r\n')) resolve();
-    });
-    socket.on('close', () => resolve());
-  });
-  await once(socket, 'connect');
-  for (const c of chunks) socket.write(c);
-  const timer = setTimeout(() => socket.destroy(new Error('no answer within 5 s')), 5000);
-  await done;
-  clearTimeout(timer);
-  socket.destroy();
-  return answer.toString('latin1');
-}
 
 const anyChar = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
 const nastyString = (max: number) => fc.string({ unit: anyChar, maxLength: max });
@@ -185,7 +163,7 @@ describe('HTTP front of a standalone server under random request heads', () => {
     const seen = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(request, async (chunks) => {
-        const response = await exchange(port, chunks);
+        const response = await exchangeHead(port, chunks);
         const line = /^HTTP\/1\.1 (\d{3}) ([^\r\n]*)\r\n/.exec(response);
         assert.ok(line, `a status line for ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`);
         const status = Number(line[1]);
@@ -215,7 +193,7 @@ describe('HTTP front of a standalone server under random request heads', () => {
   ] as const) {
     test(`${name}: 500, reported on 'error', nothing unhandled`, async () => {
       const before = hookErrors.length;
-      const response = await exchange(port, [handshake(path, extra)]);
+      const response = await exchangeHead(port, [handshake(path, extra)]);
       assert.match(response, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
       assert.equal(hookErrors.length, before + 1);
     });

@@ -106,3 +106,27 @@ export async function rawClient(port: number, path = '/', extraHeaders = '') {
 export function nextEvent<T extends unknown[]>(emitter: NodeJS.EventEmitter, event: string): Promise<T> {
   return once(emitter, event) as Promise<T>;
 }
+
+/**
+ * Sends `chunks` on a fresh loopback connection and reads until a response
+ * head is complete or the server closes (5 s bound): the HTTP fuzz tests' probe.
+ */
+export async function exchangeHead(port: number, chunks: Buffer[]): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  let answer = Buffer.alloc(0);
+  const done = new Promise<void>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      answer = Buffer.concat([answer, d]);
+      if (answer.includes('\r\n\r\n')) resolve();
+    });
+    socket.on('close', () => resolve());
+  });
+  await once(socket, 'connect');
+  for (const c of chunks) socket.write(c);
+  const timer = setTimeout(() => socket.destroy(), 5000);
+  await done;
+  clearTimeout(timer);
+  socket.destroy();
+  return answer.toString('latin1');
+}

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import * as http from 'node:http';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { encodeFrame } from '../../src/protocol/frame-encoder.js';
 import { MaskKeyPool } from '../../src/protocol/mask.js';
 import type { ReverseProxy } from '../../src/proxy/proxy.js';
+import { exchangeHead } from '../node/net-helpers.js';
 import { startBackend, startProxy, tripWire } from './helpers.js';
 
 /**
@@ -26,27 +26,6 @@ after(() => {
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const TOKEN = 'fuzz-admin-token-0123';
-
-/** Send `chunks`, read until a response head is complete or the proxy closes. */
-async function exchange(port: number, chunks: Buffer[]): Promise<string> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  let answer = Buffer.alloc(0);
-  const done = new Promise<void>((resolve) => {
-    socket.on('data', (d) => {
-      answer = Buffer.concat([answer, d]);
-      if (answer.includes('\r\n\r\n')) resolve();
-    });
-    socket.on('close', () => resolve());
-  });
-  await once(socket, 'connect');
-  for (const c of chunks) socket.write(c);
-  const timer = setTimeout(() => socket.destroy(), 5000);
-  await done;
-  clearTimeout(timer);
-  socket.destroy();
-  return answer.toString('latin1');
-}
 
 /** The first status line of an answer: a known status with Node's reason phrase. */
 function assertStatusLine(response: string, sent: Buffer): number {
@@ -246,7 +225,7 @@ describe("the proxy's HTTP front under random requests", () => {
     await fc.assert(
       fc.asyncProperty(frontRequest, async (chunks) => {
         const sent = Buffer.concat(chunks);
-        const status = assertStatusLine(await exchange(port, chunks), sent);
+        const status = assertStatusLine(await exchangeHead(port, chunks), sent);
         seen.set(status, (seen.get(status) ?? 0) + 1);
       }),
       { numRuns: 500 },
@@ -258,7 +237,7 @@ describe("the proxy's HTTP front under random requests", () => {
   });
 
   test('afterwards the proxy still serves', async () => {
-    const answer = await exchange(port, [Buffer.from('GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]);
+    const answer = await exchangeHead(port, [Buffer.from('GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]);
     assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
   });
 });
@@ -338,7 +317,7 @@ describe("the proxy's admin port under random requests", () => {
     await fc.assert(
       fc.asyncProperty(adminRequest, async (chunks) => {
         const sent = Buffer.concat(chunks);
-        const status = assertStatusLine(await exchange(adminPort, chunks), sent);
+        const status = assertStatusLine(await exchangeHead(adminPort, chunks), sent);
         assert.notEqual(status, 500, `no internal error for ${JSON.stringify(sent.toString('latin1'))}`);
         seen.set(status, (seen.get(status) ?? 0) + 1);
       }),
@@ -349,7 +328,7 @@ describe("the proxy's admin port under random requests", () => {
   });
 
   test('afterwards the admin port still answers', async () => {
-    const answer = await exchange(adminPort, [
+    const answer = await exchangeHead(adminPort, [
       Buffer.from(`GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`),
     ]);
     assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
