@@ -7,11 +7,13 @@ import { checkCanRead, namespaceOf } from './channel-commands.js';
 import { type HubContext, HubError } from './context.js';
 import {
   type ClientInfo,
+  type ConnectResult,
   ErrorCodes,
   type Push,
   type StreamPosition,
   type SubscribeResult,
 } from './protocol.js';
+import { toErrorBody } from './session-parts.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 
 interface Owner extends SubscriptionOwner {
@@ -91,6 +93,30 @@ export class SessionChannels {
       this.drop(subscription);
       throw error;
     }
+  }
+
+  /**
+   * The channels of a `connect` (each with the position the client holds),
+   * recovered in parallel: one result or error per channel. The caller
+   * activates the subscriptions after the connect reply.
+   */
+  async subscribeMany(
+    subs: Record<string, { since?: StreamPosition }>,
+  ): Promise<{ results: ConnectResult['subs']; started: Subscription[] }> {
+    const results: ConnectResult['subs'] = {};
+    const started: Subscription[] = [];
+    await Promise.all(
+      Object.entries(subs).map(async ([channel, { since }]) => {
+        try {
+          const { result, subscription } = await this.subscribe(channel, since);
+          results[channel] = result;
+          started.push(subscription);
+        } catch (error) {
+          results[channel] = { error: toErrorBody(this.ctx, error) };
+        }
+      }),
+    );
+    return { results, started };
   }
 
   unsubscribe(channel: string): void {

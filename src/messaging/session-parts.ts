@@ -7,7 +7,7 @@
 import { PreparedMessage } from '../index.js';
 import { type ConnectContext, type HubContext, HubError, type Identity, UNAVAILABLE } from './context.js';
 import { EngineUnavailableError } from './engine.js';
-import { type ErrorBody, ErrorCodes, type Publication } from './protocol.js';
+import { CloseCodes, type ErrorBody, ErrorCodes, type Publication } from './protocol.js';
 
 /** Token bucket: `rate` commands per second on average, `burst` at once (rate 0 = no limit). */
 export class RateLimit {
@@ -53,6 +53,13 @@ export function toErrorBody(ctx: HubContext, error: unknown): ErrorBody {
   if (error instanceof EngineUnavailableError) return UNAVAILABLE;
   ctx.reportError(error);
   return { code: ErrorCodes.internal, message: 'internal server error', temporary: true };
+}
+
+/** The close code after a refused `connect`: unauthorized and expired credentials are final or renewable. */
+export function connectFailureCode(error: ErrorBody): number {
+  if (error.code === ErrorCodes.unauthorized) return CloseCodes.unauthorized;
+  if (error.code === ErrorCodes.tokenExpired) return CloseCodes.tokenExpired;
+  return CloseCodes.engineUnavailable;
 }
 
 interface EncodedPub {

@@ -1,21 +1,21 @@
 /**
  * One client connection speaking socketeer.v1.json: framing, limits, the
- * outbound queue bound, and dispatch of commands (docs/protocol.md). Every
- * command gets exactly one reply unless the connection closes first; nothing
- * a client sends can throw out of here.
+ * outbound queue bound, the connect handshake and dispatch of commands
+ * (docs/protocol.md). Every command gets exactly one reply unless the
+ * connection closes first; nothing a client sends can throw out of here.
+ * Its parts: session-channels.ts (subscriptions), session-commands.ts (the
+ * commands after connect), session-credential.ts (authenticate, refresh,
+ * expiry), session-parts.ts (stateless helpers).
  */
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { PreparedMessage } from '../index.js';
-import * as channelCommands from './channel-commands.js';
 import { badRequest, parseCommand } from './commands.js';
-import { type HubContext, HubError, type Identity, type SessionLike } from './context.js';
-import { MAX_TIMER_MS } from './options.js';
+import type { HubContext, Identity, SessionLike } from './context.js';
 import {
   type ClientInfo,
   CloseCodes,
-  type Command,
   type ConnectParams,
   type ConnectResult,
   type ErrorBody,
@@ -23,35 +23,17 @@ import {
   PROTOCOL_VERSION,
   type Publication,
   type Push,
-  type SubscribeResult,
   shouldReconnect,
   UnsubscribeCodes,
 } from './protocol.js';
 import { SessionChannels } from './session-channels.js';
-import { authenticate, encodePub, preparePub, RateLimit, toErrorBody } from './session-parts.js';
+import { executeCommand } from './session-commands.js';
+import { SessionCredential } from './session-credential.js';
+import { connectFailureCode, encodePub, preparePub, RateLimit, toErrorBody } from './session-parts.js';
+import { OPEN, type SessionSocket } from './session-socket.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
 
-type Outcome = { result: unknown; after?: () => void };
-
-/**
- * What a session needs from its connection: socketeer's WebSocket has all of
- * it; in-process connections (hub.connectLocal) provide their own.
- */
-export interface SessionSocket {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  readonly clientAddress?: string | undefined;
-  send(data: string | Buffer, options: { binary: boolean }): boolean;
-  /** Send bytes framed once for many connections (WebSockets have it; local connections take `send`). */
-  sendPrepared?(message: PreparedMessage): boolean;
-  close(code: number, reason: string): void;
-  /** Drop the connection without a closing handshake. */
-  terminate(): void;
-  /** Resolves when the buffer is low again; rejects once the connection closed. */
-  drained(): Promise<void>;
-}
-
-const OPEN = 1;
+export type { SessionSocket } from './session-socket.js';
 
 export class Session implements SubscriptionOwner, SessionLike {
   /** This connection's unique id (the protocol's `client`). */
@@ -62,10 +44,8 @@ export class Session implements SubscriptionOwner, SessionLike {
   clientInfo: ClientInfo | undefined;
   state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
   readonly channels: SessionChannels;
-  private request: IncomingMessage | undefined;
+  readonly credential: SessionCredential;
   private connectTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private expiresAt: number | undefined;
   private readonly rateLimit: RateLimit;
   private inFlight = 0;
   private badCommands = 0;
@@ -75,12 +55,14 @@ export class Session implements SubscriptionOwner, SessionLike {
    * `identity` (in-process connections) skips the authenticate hook.
    */
   constructor(
-    private readonly ctx: HubContext,
+    readonly ctx: HubContext,
     readonly ws: SessionSocket,
     request: IncomingMessage | undefined,
-    private readonly presetIdentity?: Identity,
+    presetIdentity?: Identity,
   ) {
-    this.request = request;
+    this.credential = new SessionCredential(ctx, request, ws.clientAddress, presetIdentity, () =>
+      this.disconnect(CloseCodes.tokenExpired, 'the credential expired and was not refreshed'),
+    );
     this.channels = new SessionChannels(ctx, this);
     this.rateLimit = new RateLimit(ctx.settings.commandRate, ctx.settings.commandBurst);
     this.connectTimer = setTimeout(() => {
@@ -229,7 +211,10 @@ export class Session implements SubscriptionOwner, SessionLike {
       });
     }
     this.inFlight++;
-    this.execute(command).then(
+    executeCommand(
+      { ctx: this.ctx, client: this.clientInfo!, channels: this.channels, credential: this.credential },
+      command,
+    ).then(
       (outcome) => {
         this.inFlight--;
         this.reply(command.id, outcome.result);
@@ -249,48 +234,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     }
   }
 
-  private async execute(command: Command): Promise<Outcome> {
-    const client = this.clientInfo!;
-    switch (command.cmd) {
-      case 'subscribe': {
-        const { result, subscription } = await this.channels.subscribe(
-          command.params.channel,
-          command.params.since,
-        );
-        return { result, after: () => subscription.activate() };
-      }
-      case 'unsubscribe':
-        this.channels.unsubscribe(command.params.channel);
-        return { result: {} };
-      case 'publish': {
-        const { channel, data, key } = command.params;
-        return { result: await channelCommands.publish(this.ctx, client, channel, data, key) };
-      }
-      case 'history':
-        return { result: await channelCommands.history(this.ctx, client, command.params) };
-      case 'presence':
-        return { result: await channelCommands.presence(this.ctx, client, command.params.channel) };
-      case 'presence_stats':
-        return { result: await channelCommands.presenceStats(this.ctx, client, command.params.channel) };
-      case 'rpc': {
-        const handler = this.ctx.hooks.rpc.get(command.params.method);
-        if (!handler) {
-          throw new HubError(
-            ErrorCodes.methodNotFound,
-            `no rpc method ${JSON.stringify(command.params.method)}`,
-          );
-        }
-        const data = await handler({ client, data: command.params.data });
-        return { result: data === undefined ? {} : { data } };
-      }
-      case 'refresh':
-        return { result: await this.refresh(command.params.token) };
-      default:
-        throw new HubError(ErrorCodes.alreadyConnected, 'this connection is already connected');
-    }
-  }
-
-  // ------------------------------------------------------------ connect, refresh
+  // ------------------------------------------------------------ connect
 
   private async connect(id: number, params: ConnectParams): Promise<void> {
     if (this.state !== 'new') {
@@ -305,22 +249,15 @@ export class Session implements SubscriptionOwner, SessionLike {
     let identity: Identity;
     try {
       await this.ctx.started;
-      identity = await this.authenticate(params.token, params.data, params.name, false);
+      identity = await this.credential.connect(params.token, params.data, params.name);
     } catch (error) {
       this.inFlight--;
       const body = toErrorBody(this.ctx, error);
       this.replyError(id, body);
-      const code =
-        body.code === ErrorCodes.unauthorized
-          ? CloseCodes.unauthorized
-          : body.code === ErrorCodes.tokenExpired
-            ? CloseCodes.tokenExpired
-            : CloseCodes.engineUnavailable;
-      return this.disconnect(code, body.message);
+      return this.disconnect(connectFailureCode(body), body.message);
     }
     if (this.state !== 'connecting') return; // closed meanwhile
     clearTimeout(this.connectTimer);
-    this.request = undefined; // not kept for the connection's lifetime
     this.user = identity.user;
     this.info = identity.info;
     this.clientInfo =
@@ -328,62 +265,17 @@ export class Session implements SubscriptionOwner, SessionLike {
         ? { user: identity.user, client: this.client }
         : { user: identity.user, client: this.client, info: identity.info };
     this.state = 'connected';
-    this.armExpiry(identity.expiresAt);
+    this.credential.arm(identity.expiresAt);
     this.ctx.sessionConnected(this);
-    const subs: ConnectResult['subs'] = {};
-    const started: Subscription[] = [];
     // Every channel recovers in parallel; their recovered publications all precede the reply.
-    await Promise.all(
-      Object.entries(params.subs ?? {}).map(async ([channel, { since }]) => {
-        try {
-          const { result, subscription } = await this.channels.subscribe(channel, since);
-          subs[channel] = result satisfies SubscribeResult;
-          started.push(subscription);
-        } catch (error) {
-          subs[channel] = { error: toErrorBody(this.ctx, error) };
-        }
-      }),
-    );
+    const { results: subs, started } = await this.channels.subscribeMany(params.subs ?? {});
     this.inFlight--;
     const result: ConnectResult = { client: this.client, user: this.user, version: PROTOCOL_VERSION, subs };
-    if (this.expiresAt !== undefined) result.expiresIn = Math.max(0, this.expiresAt - Date.now());
+    const expiresIn = this.credential.expiresIn();
+    if (expiresIn !== undefined) result.expiresIn = expiresIn;
     if (identity.data !== undefined) result.data = identity.data;
     this.reply(id, result);
     for (const subscription of started) subscription.activate();
-  }
-
-  private authenticate(token: string | undefined, data: unknown, name: string | undefined, refresh: boolean) {
-    if (this.presetIdentity) return Promise.resolve(this.presetIdentity);
-    const context = {
-      token,
-      data,
-      name,
-      request: this.request,
-      clientAddress: this.ws.clientAddress,
-      refresh,
-    };
-    return authenticate(this.ctx, context);
-  }
-
-  private async refresh(token: string): Promise<{ expiresIn?: number }> {
-    if (!this.ctx.hooks.authenticate) return {};
-    const identity = await this.authenticate(token, undefined, undefined, true);
-    if (identity.user !== this.user) {
-      throw new HubError(ErrorCodes.unauthorized, 'refresh must keep the same user');
-    }
-    this.armExpiry(identity.expiresAt);
-    return this.expiresAt === undefined ? {} : { expiresIn: Math.max(0, this.expiresAt - Date.now()) };
-  }
-
-  private armExpiry(expiresAt: number | undefined): void {
-    clearTimeout(this.expiryTimer);
-    this.expiresAt = expiresAt;
-    if (expiresAt === undefined) return;
-    const wait = Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS);
-    this.expiryTimer = setTimeout(() => {
-      if (this.expiresAt !== undefined && this.expiresAt > Date.now()) return this.armExpiry(this.expiresAt);
-      this.disconnect(CloseCodes.tokenExpired, 'the credential expired and was not refreshed');
-    }, wait);
   }
 
   // ------------------------------------------------------------ teardown
@@ -397,9 +289,8 @@ export class Session implements SubscriptionOwner, SessionLike {
   private release(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.request = undefined;
     clearTimeout(this.connectTimer);
-    clearTimeout(this.expiryTimer);
+    this.credential.release();
     this.channels.releaseAll();
   }
 }
