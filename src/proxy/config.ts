@@ -67,6 +67,12 @@ export interface ProxyOptions {
    * HTTP response's status and headers), default 10000 ms: then 504.
    */
   backendTimeout?: number;
+  /**
+   * How long a plain HTTP request body may stall (no bytes while the backend is
+   * ready for more), default 30000 ms: then 408. Uploads that keep moving have no
+   * overall limit; the backendTimeout deadline starts once the request is passed on.
+   */
+  requestBodyTimeout?: number;
   /** The admin API (handleAdmin) requires `Authorization: Bearer <adminToken>` when set. */
   adminToken?: string;
   /** Host names the admin API answers to, besides IP addresses and localhost (DNS-rebinding guard). */
@@ -104,6 +110,7 @@ const TOP_KEYS = [
   'shutdownTimeout',
   'handshakeTimeout',
   'backendTimeout',
+  'requestBodyTimeout',
   'adminToken',
   'adminHosts',
 ] as const;
@@ -263,6 +270,8 @@ export function checkProxyOptions(options: ProxyOptions) {
     shutdownTimeout: checkMilliseconds(WHAT, 'shutdownTimeout', options.shutdownTimeout) ?? 5000,
     handshakeTimeout: checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout, 10) ?? 10_000,
     backendTimeout: checkMilliseconds(WHAT, 'backendTimeout', options.backendTimeout, 10) ?? 10_000,
+    requestBodyTimeout:
+      checkMilliseconds(WHAT, 'requestBodyTimeout', options.requestBodyTimeout, 10) ?? 30_000,
     adminToken: checkAdminToken(options.adminToken),
     adminHosts: new Set((stringList('adminHosts', options.adminHosts) ?? []).map((h) => h.toLowerCase())),
   };

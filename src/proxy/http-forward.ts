@@ -9,14 +9,22 @@ import type { ProxyLogEvent } from './log.js';
  * share a port). The request body streams to the backend and the answer back;
  * when either side goes away the other is cut at once (an aborted upload is
  * aborted upstream, a client that leaves mid-download stops the backend's
- * answer), and the backend must start answering within a deadline (504).
+ * answer), and the backend must start answering within a deadline (504) that
+ * runs from the moment the whole request has been passed on: a long upload is
+ * the client's time, not the backend's. The client's share is an idle limit
+ * instead: a body that stops moving while the backend is ready for more gets 408
+ * (a dripping upload must not hold a backend connection for Node's 300 s).
  */
 
 export interface HttpForwardContext {
   backendTimeout: number;
+  /** How long a request body may stall (no bytes while the backend is ready for more): then 408. */
+  requestBodyTimeout: number;
   /** Our X-Forwarded-* and Forwarded headers for this request. */
   forwardingHeaders(req: http.IncomingMessage): Record<string, string>;
   report(event: ProxyLogEvent): void;
+  /** Count a request we ended ourselves (the proxy's stats().refused). */
+  countRefused(reason: string): void;
 }
 
 /** RFC 9110 section 7.6.1: connection-specific fields are not forwarded. */
@@ -68,12 +76,32 @@ export function forwardHttp(
   let clientGone = false;
   let timedOut = false;
   // A deadline for the answer's head, not an idle timeout (a dripping backend is cut too).
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    upstream.destroy(new Error(`no answer within ${context.backendTimeout} ms`));
-  }, context.backendTimeout);
+  // It starts once the request is passed on, or at once when the backend answers early.
+  let deadline: NodeJS.Timeout | undefined;
+  const startDeadline = () => {
+    deadline ??= setTimeout(() => {
+      timedOut = true;
+      upstream.destroy(new Error(`no answer within ${context.backendTimeout} ms`));
+    }, context.backendTimeout);
+  };
+  upstream.on('finish', startDeadline);
+  const bodyIdle = setTimeout(function bodyStalled() {
+    // The backend not reading (pipe backpressure) is not the client's stall.
+    if (upstream.writableNeedDrain) return void bodyIdle.refresh();
+    clientGone = true;
+    upstream.destroy();
+    context.countRefused('request-body-timeout');
+    if (!res.headersSent) {
+      res.writeHead(408, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('request body timed out\n');
+    }
+    req.socket.destroySoon();
+  }, context.requestBodyTimeout);
+  req.on('data', () => bodyIdle.refresh());
+  req.on('end', () => clearTimeout(bodyIdle));
   upstream.on('response', (answer) => {
     clearTimeout(deadline);
+    clearTimeout(bodyIdle);
     answer.on('error', () => res.destroy());
     try {
       res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
@@ -96,12 +124,14 @@ export function forwardHttp(
   };
   upstream.on('error', (error) => {
     clearTimeout(deadline);
+    clearTimeout(bodyIdle);
     if (clientGone) return; // we cut it because the client left: not the backend's fault
     backendFailed(timedOut ? 504 : 502, error.message);
   });
   // The client left before its request was complete (an aborted upload), or
   // before the answer was complete: the backend must not wait for either.
   req.on('close', () => {
+    clearTimeout(bodyIdle);
     if (req.complete) return;
     clientGone = true;
     upstream.destroy();

@@ -70,6 +70,10 @@ export class ReverseProxy extends EventEmitter {
     const timeout = this.options.handshakeTimeout;
     const limits: http.ServerOptions = {
       headersTimeout: timeout,
+      // Node's whole-request limit (300 s) would cut a long upload that keeps moving and
+      // let a dripping one hold a backend connection for minutes: http-forward.ts has an
+      // idle limit for bodies instead (requestBodyTimeout).
+      requestTimeout: 0,
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(timeout / 4))),
     };
     this.server = this.options.tls
@@ -407,6 +411,10 @@ export class ReverseProxy extends EventEmitter {
     }
     forwardHttp(req, res, backend, {
       backendTimeout: this.options.backendTimeout,
+      requestBodyTimeout: this.options.requestBodyTimeout,
+      countRefused: (reason) => {
+        this.counters.refused[reason] = (this.counters.refused[reason] ?? 0) + 1;
+      },
       forwardingHeaders: (r) => this.forwardingFor(r),
       report: (event) => this.log(event),
     });

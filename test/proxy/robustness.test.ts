@@ -179,6 +179,83 @@ describe('proxy: connections that end badly are cut (issue 11, item 8)', () => {
     assert.ok(upstreamRequest);
   });
 
+  /** A plain HTTP backend that records each request's body and answers 200 with its length once complete. */
+  async function uploadBackend() {
+    const requests: Array<{ chunks: number; bytes: number; complete: boolean; closed: Promise<boolean> }> =
+      [];
+    const chunkArrived: Array<() => void> = [];
+    const uploads = http.createServer((req, res) => {
+      const seen = {
+        chunks: 0,
+        bytes: 0,
+        complete: false,
+        closed: new Promise<boolean>((r) => req.on('close', () => r(req.complete))),
+      };
+      requests.push(seen);
+      req.on('error', () => {}); // an aborted request is what some tests expect
+      req.on('data', (chunk: Buffer) => {
+        seen.chunks++;
+        seen.bytes += chunk.length;
+        chunkArrived.shift()?.();
+      });
+      req.on('end', () => {
+        seen.complete = true;
+        res.end(`got ${seen.bytes}`);
+      });
+    });
+    await new Promise<void>((r) => uploads.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      uploads.closeAllConnections();
+      await new Promise((r) => uploads.close(r));
+    });
+    const nextChunk = () => new Promise<void>((r) => chunkArrived.push(r));
+    return { url: `http://127.0.0.1:${(uploads.address() as AddressInfo).port}`, requests, nextChunk };
+  }
+
+  test('a slow upload that keeps moving is not cut by the backend deadline, which starts once it is passed on', async () => {
+    const b = await uploadBackend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }], backendTimeout: 40 });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const ended = once(socket, 'end');
+    socket.write(
+      'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n',
+    );
+    // The client is slow on purpose: each chunk leaves well after the last one arrived,
+    // so the upload as a whole takes several backend deadlines.
+    for (let i = 0; i < 4; i++) {
+      const arrived = b.nextChunk();
+      socket.write('x'.repeat(1000));
+      await within(arrived, `chunk ${i} reaches the backend`);
+      if (i < 3) await new Promise((r) => setTimeout(r, 30));
+    }
+    await within(ended, 'the answer arrives');
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /got 4000$/);
+    assert.equal(b.requests[0]?.complete, true);
+  });
+
+  test('an upload that stalls gets 408 and is aborted upstream (no 300 s hold)', async () => {
+    const b = await uploadBackend();
+    const { port, proxy } = await proxyFor({ routes: [{ backends: [b.url] }], requestBodyTimeout: 100 });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const closed = once(socket, 'close');
+    const arrived = b.nextChunk();
+    socket.write(
+      `POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(10)}`,
+    );
+    await within(arrived, 'the start of the body reaches the backend');
+    await within(closed, 'the proxy ends the stalled request');
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.equal(await within(b.requests[0]!.closed, 'the upstream request is aborted'), false);
+    assert.equal(proxy.stats().refused['request-body-timeout'], 1);
+  });
+
   test('a backend dripping its 101 a byte at a time is cut at the deadline (504), not kept alive by each byte', async () => {
     const drips: NodeJS.Timeout[] = [];
     const dripper = net.createServer((socket) => {
