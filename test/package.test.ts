@@ -64,6 +64,15 @@ test('the npm package, installed from its tarball, runs socketeer serve and impo
     );
     assert.equal(imports.stdout.trim(), 'function function function function function');
 
+    // Stack traces and debuggers follow the source maps: each must carry its sources,
+    // since the TypeScript files they name are not in the package.
+    const installed = join(app, 'node_modules', 'socketeer');
+    for (const file of ['dist/src/index.js.map', 'dist/src/protocol/index.js.map']) {
+      const map = JSON.parse(readFileSync(join(installed, file), 'utf8'));
+      assert.equal(map.sourcesContent?.length, map.sources.length, `${file} carries its sources`);
+      assert.ok(map.sourcesContent.every((text: unknown) => typeof text === 'string' && text.length > 0));
+    }
+
     const serve = run(bin, ['serve', '--port', '0', '--host', '127.0.0.1'], { cwd: app });
     try {
       const [, web] = await serve.waitFor(/open (http:\/\/127\.0\.0\.1:\d+)\//);
