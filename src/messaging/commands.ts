@@ -7,7 +7,11 @@
 import { describe } from './options.js';
 import { type Command, type ErrorBody, ErrorCodes, type StreamPosition } from './protocol.js';
 
-export type ParsedCommand = { ok: true; command: Command } | { ok: false; id: number; error: ErrorBody };
+export type ParsedCommand =
+  | { ok: true; command: Command }
+  | { ok: false; id: number; error: ErrorBody }
+  /** A Pong frame `{"pong":true}` (the answer to a ping push): no reply. */
+  | { ok: 'pong' };
 
 const COMMANDS = new Set([
   'connect',
@@ -161,6 +165,7 @@ export function parseCommand(text: string): ParsedCommand {
   if (!isObject(frame))
     return { ok: false, id: 0, error: badRequest(`a command must be a JSON object; got ${describe(frame)}`) };
   const { id, cmd } = frame;
+  if (frame.pong === true && id === undefined && cmd === undefined) return { ok: 'pong' };
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
     return { ok: false, id: 0, error: badRequest(`id must be a positive integer; got ${describe(id)}`) };
   }

@@ -90,6 +90,8 @@ export interface HubSettings {
   idempotencyTtl: number;
   presenceTtl: number;
   recoveryHold: number;
+  /** Heartbeat interval in ms (0 = off): session-heartbeat.ts. */
+  pingInterval: number;
 }
 
 export interface HubHooks {

@@ -66,6 +66,13 @@ export interface HubOptions {
   presenceTtl?: number;
   /** Live publications held per recovering subscription before re-reading them from history (default 1000). */
   recoveryHold?: number;
+  /**
+   * Heartbeat, ms (default 25000; 0 = off): each client hears a frame at least
+   * this often (a `ping` push when idle) and is closed with 4005 after 2 x this
+   * long without a byte from it. Browsers cannot see WebSocket pings: this is
+   * how a page learns that its network died. At least 20 ms.
+   */
+  pingInterval?: number;
 }
 
 const HUB_OPTIONS = [
@@ -94,6 +101,7 @@ const HUB_OPTIONS = [
   'idempotencyTtl',
   'presenceTtl',
   'recoveryHold',
+  'pingInterval',
 ] as const;
 
 const OWNED_BY_HUB = ['port', 'host', 'tls', 'server', 'noServer', 'path', 'protocols', 'handleProtocols'];
@@ -104,6 +112,15 @@ export interface CheckedHubOptions {
   namespaces: Map<string, Namespace>;
   engine: Engine | undefined;
   websocket: HubWebSocketOptions;
+}
+
+/** 0 (off) or at least 20 ms: the heartbeat ticks every quarter interval. */
+function checkPingInterval(what: string, value: unknown): number {
+  const interval = checkMs(what, 'pingInterval', value, 0) ?? 25_000;
+  if (interval !== 0 && interval < 20) {
+    throw new RangeError(`${what}: option "pingInterval" must be 0 (off) or at least 20 ms; got ${interval}`);
+  }
+  return interval;
 }
 
 export function checkHubOptions(what: string, options: HubOptions): CheckedHubOptions {
@@ -152,6 +169,7 @@ export function checkHubOptions(what: string, options: HubOptions): CheckedHubOp
     idempotencyTtl: checkMs(what, 'idempotencyTtl', options.idempotencyTtl) ?? 300_000,
     presenceTtl: checkMs(what, 'presenceTtl', options.presenceTtl, 30) ?? 15_000,
     recoveryHold: checkInteger(what, 'recoveryHold', options.recoveryHold, 0, 1_000_000) ?? 1000,
+    pingInterval: checkPingInterval(what, options.pingInterval),
   };
   const hooks: HubHooks = {
     authenticate: checkFunction<Authenticate>(what, 'authenticate', options.authenticate),

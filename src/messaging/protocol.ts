@@ -134,6 +134,14 @@ export interface ConnectResult {
   data?: unknown;
   /** One entry per channel in ConnectParams.subs: a result or an error. */
   subs: Record<string, SubscribeResult | { error: ErrorBody }>;
+  /**
+   * Heartbeat (absent = off): the server sends a frame at least every
+   * `pingInterval` ms (a `ping` push when it has nothing else to send) and
+   * closes with 4005 a connection it heard nothing from for 2 x pingInterval.
+   * The client answers every `ping` with a Pong frame and treats the
+   * connection as dead when it hears nothing for pingInterval + a grace.
+   */
+  pingInterval?: number;
 }
 
 export interface PublishResult {
@@ -184,6 +192,11 @@ export interface ErrorBody {
  */
 export type Reply = { id: number; result: unknown } | { id: number; error: ErrorBody };
 
+/** The client's answer to a `ping` push: no id, no reply. Any frame counts as a sign of life. */
+export interface Pong {
+  pong: true;
+}
+
 // ---------------------------------------------------------------- pushes
 
 export type Push =
@@ -199,9 +212,15 @@ export type Push =
    */
   | { push: 'disconnect'; code: number; reason: string; reconnect: boolean }
   /** A server-to-client message outside channels (e.g. from an RPC handler). */
-  | { push: 'message'; data: unknown };
+  | { push: 'message'; data: unknown }
+  /** Heartbeat (ConnectResult.pingInterval): answer with a Pong frame `{"pong":true}`. */
+  | { push: 'ping' };
 
 // ---------------------------------------------------------------- error codes
+
+/** The encoded Ping push and Pong frame (constant: sent as they are). */
+export const PING_FRAME = '{"push":"ping"}';
+export const PONG_FRAME = '{"pong":true}';
 
 export const ErrorCodes = {
   /** Not JSON, not an object, missing/invalid id, cmd or params. */
@@ -261,6 +280,8 @@ export const CloseCodes = {
   engineUnavailable: 4003,
   /** The token expired and was not refreshed: reconnect with a fresh token. */
   tokenExpired: 4004,
+  /** Heartbeat: the server heard nothing from the client for 2 x pingInterval (network dead?). */
+  noPong: 4005,
   /** Unauthorized: do not reconnect with the same credentials. */
   unauthorized: 4500,
   /** Repeated malformed commands or protocol misuse. */

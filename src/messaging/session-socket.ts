@@ -13,6 +13,9 @@ export interface SessionSocket {
   readonly readyState: number;
   readonly bufferedAmount: number;
   readonly clientAddress?: string | undefined;
+  /** Bytes sent / received so far (network connections): the heartbeat watches them. */
+  readonly bytesSent?: number;
+  readonly bytesReceived?: number;
   send(data: string | Buffer, options: { binary: boolean }): boolean;
   /** Send bytes framed once for many connections (WebSockets have it; local connections take `send`). */
   sendPrepared?(message: PreparedMessage): boolean;

@@ -29,6 +29,7 @@ import {
 import { SessionChannels } from './session-channels.js';
 import { executeCommand } from './session-commands.js';
 import { SessionCredential } from './session-credential.js';
+import { heartbeatOf } from './session-heartbeat.js';
 import { connectFailureCode, encodePub, preparePub, RateLimit, toErrorBody } from './session-parts.js';
 import { OPEN, type SessionSocket } from './session-socket.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
@@ -46,6 +47,8 @@ export class Session implements SubscriptionOwner, SessionLike {
   readonly channels: SessionChannels;
   readonly credential: SessionCredential;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** The code and reason this side closed with (the 'disconnect' event reports them). */
+  private closedWith: [number, string] | undefined;
   private readonly rateLimit: RateLimit;
   private inFlight = 0;
   private badCommands = 0;
@@ -100,6 +103,7 @@ export class Session implements SubscriptionOwner, SessionLike {
       const push: Push = { push: 'disconnect', code, reason: text, reconnect: shouldReconnect(code) };
       this.ws.send(JSON.stringify(push), { binary: false });
       this.ws.close(code, text);
+      this.closedWith = [code, text];
     }
     this.release();
   }
@@ -182,6 +186,7 @@ export class Session implements SubscriptionOwner, SessionLike {
       );
     }
     const parsed = parseCommand(typeof data === 'string' ? data : data.toString('utf8'));
+    if (parsed.ok === 'pong') return; // heard: the heartbeat counts bytes, nothing else to do
     if (!parsed.ok) return this.badCommand(parsed.id, parsed.error);
     const command = parsed.command;
     if (!this.rateLimit.take()) {
@@ -267,6 +272,8 @@ export class Session implements SubscriptionOwner, SessionLike {
     this.state = 'connected';
     this.credential.arm(identity.expiresAt);
     this.ctx.sessionConnected(this);
+    const heartbeat = heartbeatOf(this.ctx, this.ws);
+    heartbeat?.add(this);
     // Every channel recovers in parallel; their recovered publications all precede the reply.
     const { results: subs, started } = await this.channels.subscribeMany(params.subs ?? {});
     this.inFlight--;
@@ -274,6 +281,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     const expiresIn = this.credential.expiresIn();
     if (expiresIn !== undefined) result.expiresIn = expiresIn;
     if (identity.data !== undefined) result.data = identity.data;
+    if (heartbeat) result.pingInterval = this.ctx.settings.pingInterval;
     this.reply(id, result);
     for (const subscription of started) subscription.activate();
   }
@@ -282,7 +290,9 @@ export class Session implements SubscriptionOwner, SessionLike {
 
   onClose(code: number, reason: string): void {
     this.release();
-    this.ctx.sessionClosed(this, code, reason);
+    // The hub's own verdict (e.g. 4005) is the reason, even if the socket then ended without a handshake (1006).
+    const [finalCode, finalReason] = this.closedWith ?? [code, reason];
+    this.ctx.sessionClosed(this, finalCode, finalReason);
   }
 
   /** Let go of everything this connection holds: subscriptions, presence, timers. */
@@ -291,6 +301,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     this.state = 'closed';
     clearTimeout(this.connectTimer);
     this.credential.release();
+    heartbeatOf(this.ctx, this.ws)?.remove(this);
     this.channels.releaseAll();
   }
 }

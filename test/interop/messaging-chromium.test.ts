@@ -3,8 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { WebSocket as NodeWebSocket } from '../../src/index.js';
 import { serveBrowserSdk } from '../../src/messaging/browser-sdk.js';
+import { PONG_FRAME } from '../../src/messaging/protocol.js';
 import { inCI } from '../helpers.js';
+import { startForwarder } from '../messaging/blackhole.js';
 import { startHub, type TestHub } from '../messaging/client-fixture.js';
 import { findBinary } from '../system.js';
 import { CHROMIUM_FLAGS } from './chromium-flags.js';
@@ -26,9 +29,11 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>sdk</title>
   // The page's whole state, read by the test through page.evaluate.
   window.sdk = sdk;
   window.made = { seen: {}, subscribed: {}, acks: {} };
-  window.start = (url, channels) => {
-    const client = new sdk.MessagingClient(url, { minReconnectDelay: 5, maxReconnectDelay: 50 });
+  window.start = (url, channels, options = {}) => {
+    const client = new sdk.MessagingClient(url, { minReconnectDelay: 5, maxReconnectDelay: 50, ...options });
     window.client = client;
+    made.connecting = [];
+    client.on('connecting', (e) => made.connecting.push(e.reason));
     for (const channel of channels) {
       made.seen[channel] = [];
       made.subscribed[channel] = [];
@@ -45,10 +50,11 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>sdk</title>
 type Made = {
   seen: Record<string, Array<[number, unknown]>>;
   subscribed: Record<string, Array<boolean | null>>;
+  connecting: string[];
 };
 type PageWindow = {
   made: Made;
-  start(url: string, channels: string[]): Promise<string>;
+  start(url: string, channels: string[], options?: object): Promise<string>;
   client: {
     state: string;
     session: { client: string };
@@ -59,6 +65,7 @@ type PageWindow = {
 describe('messaging browser SDK in Chromium', { skip: missing }, () => {
   let http: Server;
   let hub: TestHub;
+  let beating: TestHub;
   let browser: Browser;
   let base = '';
 
@@ -70,22 +77,29 @@ describe('messaging browser SDK in Chromium', { skip: missing }, () => {
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     hub = await startHub({ server: http, path: '/connection' });
+    // A second hub with a fast heartbeat, reached through a forwarder that can black-hole connections.
+    beating = await startHub({ server: http, path: '/beating', pingInterval: 200 });
     base = `127.0.0.1:${(http.address() as AddressInfo).port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
   });
   after(async () => {
     await browser?.close();
     await hub?.close();
+    await beating?.close();
     http?.close();
   });
 
-  async function openPage(channels: string[]): Promise<{ page: Page; clientId: string }> {
+  async function openPage(
+    channels: string[],
+    url = `ws://${base}/connection`,
+    options: object = {},
+  ): Promise<{ page: Page; clientId: string }> {
     const page = await browser.newPage();
     await page.goto(`http://${base}/`);
     await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
     const clientId = await page.evaluate(
-      ([url, list]) => (globalThis as unknown as PageWindow).start(url, list),
-      [`ws://${base}/connection`, channels] as const,
+      ([address, list, more]) => (globalThis as unknown as PageWindow).start(address, list, more),
+      [url, channels, options] as const,
     );
     return { page, clientId };
   }
@@ -159,6 +173,58 @@ describe('messaging browser SDK in Chromium', { skip: missing }, () => {
     const stored = (await hub.hub.history('chat:offline-page')).publications.map((p) => p.data);
     assert.deepEqual(stored, ['typed offline']);
     assert.deepEqual((await made(page)).seen['chat:offline-page'], [[1, 'typed offline']]);
+    await page.close();
+  });
+
+  test('heartbeat: the network goes silent (black hole), the page notices, reconnects and recovers', async () => {
+    const forwarder = await startForwarder((http.address() as AddressInfo).port);
+    try {
+      const url = `ws://127.0.0.1:${forwarder.port}/beating`;
+      const { page, clientId } = await openPage(['chat:asleep'], url, { pingGrace: 300 });
+      await beating.hub.publish('chat:asleep', 'before');
+      await seenCount(page, 'chat:asleep', 1);
+      forwarder.blackhole(); // the laptop sleeps: no byte flows, no socket closes
+      for (let i = 1; i <= 3; i++) await beating.hub.publish('chat:asleep', `missed ${i}`);
+      await seenCount(page, 'chat:asleep', 4);
+      await beating.hub.publish('chat:asleep', 'after');
+      await seenCount(page, 'chat:asleep', 5);
+      const state = await made(page);
+      assert.deepEqual(state.seen['chat:asleep'], [
+        [1, 'before'],
+        [2, 'missed 1'],
+        [3, 'missed 2'],
+        [4, 'missed 3'],
+        [5, 'after'],
+      ]);
+      // On a loaded machine there may be more than one reconnect: each must have recovered.
+      const [fresh, ...later] = state.subscribed['chat:asleep']!;
+      assert.equal(fresh, null, 'fresh');
+      assert.ok(later.length >= 1 && later.every((recovered) => recovered === true), 'then recovered');
+      assert.ok(
+        state.connecting.some((reason) => /nothing heard from the server for \d+ ms/.test(reason)),
+        `the page noticed the silence: ${state.connecting.join('; ')}`,
+      );
+      const now = await page.evaluate(() => (globalThis as unknown as PageWindow).client.session.client);
+      assert.notEqual(now, clientId, 'a new connection');
+      await page.close();
+    } finally {
+      await forwarder.close();
+    }
+  });
+
+  test('heartbeat: an idle page answers pings and keeps its one connection', async () => {
+    let pongs = 0;
+    let enough!: () => void;
+    const sixPongs = new Promise<void>((resolve) => (enough = resolve));
+    const { page, clientId } = await openPage(['chat:idle'], `ws://${base}/beating`, { pingGrace: 2000 });
+    const session = beating.hub.sessions.get(clientId)!;
+    (session.ws as unknown as NodeWebSocket).on('message', (data) => {
+      if (String(data) === PONG_FRAME && ++pongs === 6) enough();
+    });
+    await sixPongs; // six pings answered: well past the server's 2 x pingInterval limit
+    const state = await made(page);
+    assert.deepEqual(state.connecting, ['connect() called'], 'never reconnected');
+    assert.equal(beating.hub.sessions.get(clientId), session, 'the same session');
     await page.close();
   });
 });

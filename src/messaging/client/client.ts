@@ -4,6 +4,7 @@ import {
   type ConnectResult,
   ErrorCodes,
   type HistoryResult,
+  PONG_FRAME,
   type PresenceResult,
   type PresenceStatsResult,
   type PublishResult,
@@ -16,6 +17,7 @@ import {
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { NotSentError, ReplyError, TimeoutError } from './errors.js';
+import { Liveness } from './liveness.js';
 import { type ResolvedOptions, randomKeyPrefix, resolveOptions } from './options.js';
 import { Outbox, type RequestOptions, type Send } from './outbox.js';
 import { parseServerFrame } from './server-frame.js';
@@ -64,6 +66,7 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
   readonly #subscribeRetries = new Map<Subscription, number>();
   #readyWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   #session = { client: '', user: '' };
+  readonly #liveness = new Liveness((silent) => this.#drop(`nothing heard from the server for ${silent} ms`));
 
   constructor(url: string | URL, options: MessagingClientOptions = {}) {
     super();
@@ -283,7 +286,7 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     }
     this.#ws = ws;
     ws.onopen = () => attempt === this.#attempt && this.#opened(ws, attempt);
-    ws.onmessage = (event: { data: unknown }) => attempt === this.#attempt && this.#frame(event.data);
+    ws.onmessage = (event: { data: unknown }) => attempt === this.#attempt && this.#frame(ws, event.data);
     ws.onclose = (event: { code: number; reason: string }) =>
       attempt === this.#attempt && this.#lost(event.code, event.reason || `closed with ${event.code}`);
     ws.onerror = () => {}; // a close event follows with the code
@@ -339,6 +342,7 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     }
     this.#outbox.online(send);
     this.#scheduleRefresh(result.expiresIn);
+    this.#liveness.start(result.pingInterval, this.#options.pingGrace);
   }
 
   #connectFailed(error: Error): void {
@@ -354,7 +358,8 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     this.#stop(code, error.message);
   }
 
-  #frame(data: unknown): void {
+  #frame(ws: WebSocketLike, data: unknown): void {
+    this.#liveness.heard();
     const frame = parseServerFrame(data);
     if (frame.kind === 'invalid') return this.emit('error', { error: new Error(frame.problem) });
     if (frame.kind === 'unknown') return;
@@ -366,7 +371,9 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
       return;
     }
     const push = frame.push;
-    if (push.push === 'disconnect') {
+    if (push.push === 'ping') {
+      ws.send(PONG_FRAME);
+    } else if (push.push === 'disconnect') {
       this.#advice = { code: push.code, reason: push.reason, reconnect: push.reconnect };
     } else if (push.push === 'message') {
       this.emit('message', { data: push.data });
@@ -424,6 +431,7 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     this.#attempt++;
     clearTimeout(this.#timer);
     clearTimeout(this.#refreshTimer);
+    this.#liveness.stop();
     const ws = this.#ws;
     this.#ws = undefined;
     this.#send = undefined;

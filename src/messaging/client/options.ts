@@ -7,10 +7,17 @@ export interface ResolvedOptions {
   minReconnectDelay: number;
   maxReconnectDelay: number;
   maxQueued: number;
+  pingGrace: number;
   random: () => number;
 }
 
-const MILLISECOND_OPTIONS = ['timeout', 'connectTimeout', 'minReconnectDelay', 'maxReconnectDelay'] as const;
+const MILLISECOND_OPTIONS = [
+  'timeout',
+  'connectTimeout',
+  'minReconnectDelay',
+  'maxReconnectDelay',
+  'pingGrace',
+] as const;
 
 /** Checks the options a caller gave, with an error that says what is allowed. */
 export function resolveOptions(options: MessagingClientOptions): ResolvedOptions {
@@ -39,6 +46,7 @@ export function resolveOptions(options: MessagingClientOptions): ResolvedOptions
     minReconnectDelay,
     maxReconnectDelay: options.maxReconnectDelay ?? Math.max(20_000, minReconnectDelay),
     maxQueued,
+    pingGrace: options.pingGrace ?? 10_000,
     random: options.random ?? Math.random,
   };
 }

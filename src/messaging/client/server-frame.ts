@@ -51,7 +51,7 @@ function pushProblem(frame: Record<string, unknown>): string | undefined {
   }
 }
 
-const KNOWN_PUSHES = new Set(['pub', 'join', 'leave', 'unsubscribed', 'disconnect', 'message']);
+const KNOWN_PUSHES = new Set(['pub', 'join', 'leave', 'unsubscribed', 'disconnect', 'message', 'ping']);
 
 export function parseServerFrame(data: unknown): ServerFrame {
   if (typeof data !== 'string') return { kind: 'invalid', problem: 'the server sent a binary frame' };

@@ -37,6 +37,11 @@ export interface MessagingClientOptions {
   maxReconnectDelay?: number;
   /** Commands kept while offline; beyond it they are rejected at once (default 1000). */
   maxQueued?: number;
+  /**
+   * Heartbeat: ms beyond the server's announced pingInterval to wait for a
+   * frame before treating the connection as dead and reconnecting (default 10000).
+   */
+  pingGrace?: number;
   /** Random source in [0, 1) for jitter and idempotency keys (tests inject one). */
   random?: () => number;
 }
