@@ -1,6 +1,8 @@
 import { CloseCode, type ServerWebSocket } from '../index.js';
-import { type Hub, HubError, type LocalConnection, type Publication, type Push } from '../messaging/index.js';
+import { type ClientInfo, type Hub, HubError, type LocalConnection, type Push } from '../messaging/index.js';
 import type { Coalescer } from './coalescer.js';
+import { type Departures, sameTab, tabHash } from './departures.js';
+import { FloodGate } from './flood.js';
 import {
   type ChatMessage,
   type ErrorCode,
@@ -8,10 +10,10 @@ import {
   MAX_CHAT_FRAME,
   type Position,
   parseClientMessage,
+  toChatMessage,
 } from './protocol.js';
 import { channelOf, lookalikeIn, type Rooms } from './rooms.js';
 
-const RATE_WINDOW_MS = 10_000;
 const MAX_ERRORS = 20;
 /** Close code for "a newer connection of the same tab took over": the page does not reconnect. */
 export const CLOSE_REPLACED = 4001;
@@ -19,10 +21,13 @@ export const CLOSE_REPLACED = 4001;
 export interface ChatSessionOptions {
   hub: Hub;
   rooms: Rooms<ChatSession>;
-  /** Messages allowed per 10 s before the connection is closed with 1008. */
+  /** Messages allowed per `rateWindow` ms before the connection is closed with 1008 (0: no limit). */
   rateLimit: number;
+  rateWindow: number;
   /** Gathers presence deltas so a burst of joins costs one write per member, not one per join. */
   presence: Coalescer;
+  /** Whether a leave is shown (not when the user is still here through a newer connection). */
+  departures: Departures;
 }
 
 let nextTopic = 1;
@@ -43,20 +48,22 @@ export class ChatSession {
   /** 'recovering': missed messages flow straight out; 'welcoming': live ones wait for the welcome. */
   private phase: 'recovering' | 'welcoming' | 'live' = 'live';
   private held: string[] = [];
-  private windowStart = Date.now();
-  private count = 0;
+  private readonly flood: FloodGate;
   private errors = 0;
   /** Joins and messages run one after another, as the client sent them (joins await the engine). */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   /** This connection's own topic, for coalesced presence deltas. */
   private readonly topic = `chat-presence:${nextTopic++}`;
+  /** Presence deltas waiting for a leave check, in the order they arrived (undefined: none). */
+  private deltas: Promise<void> | undefined;
 
   constructor(
     private readonly ws: ServerWebSocket,
     private readonly ip: string,
     private readonly options: ChatSessionOptions,
   ) {
+    this.flood = new FloodGate(options.rateLimit, options.rateWindow);
     ws.subscribe(this.topic);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.release());
@@ -89,24 +96,44 @@ export class ChatSession {
       const message = toChatMessage(room, push.pub);
       if (message) this.write(message);
     } else if (push.push === 'join' || push.push === 'leave') {
-      const delta = JSON.stringify({ type: 'presence', event: push.push, nick: push.info.user });
-      if (this.phase === 'live') this.options.presence.add(this.topic, delta);
-      else this.write(delta);
+      this.presenceDelta(push.push, push.info, room);
     } else if (push.push === 'unsubscribed') {
       // The room's stream cannot continue in order here (e.g. 2500): reconnect; the rejoin says what was lost.
       this.ws.close(CloseCode.TryAgainLater, `rejoin: ${push.reason}`);
     }
   }
 
+  /**
+   * A join or leave for the member list. A leave waits for Departures to say the
+   * user is really gone (a stale entry of a killed server expiring after its user
+   * reconnected elsewhere is not shown); later deltas wait behind it, so the
+   * list is changed in the order the room changed.
+   */
+  private presenceDelta(event: 'join' | 'leave', info: ClientInfo, room: string): void {
+    const local = this.local;
+    const emit = () => {
+      if (this.local !== local || this.closed) return;
+      const delta = JSON.stringify({ type: 'presence', event, nick: info.user });
+      if (this.phase === 'live') this.options.presence.add(this.topic, delta);
+      else this.write(delta);
+    };
+    const shown = event === 'leave' ? this.options.departures.gone(channelOf(room), info) : true;
+    if (shown === true && this.deltas === undefined) return emit();
+    const next = Promise.all([this.deltas, shown])
+      .then(([, show]) => {
+        if (show) emit();
+      })
+      .catch((error) => this.failed(error));
+    this.deltas = next;
+    void next.finally(() => {
+      if (this.deltas === next) this.deltas = undefined;
+    });
+  }
+
   // ------------------------------------------------------------ the chat protocol
 
   private receive(data: string | Buffer, isBinary: boolean): void {
-    const now = Date.now();
-    if (now - this.windowStart > RATE_WINDOW_MS) {
-      this.windowStart = now;
-      this.count = 0;
-    }
-    if (++this.count > this.options.rateLimit) {
+    if (!this.flood.allow()) {
       return this.ws.close(CloseCode.PolicyViolation, 'flooding: too many messages');
     }
     if (data.length > MAX_CHAT_FRAME) {
@@ -153,11 +180,13 @@ export class ChatSession {
     // Reserved before any await, so a second join of the name on this server is refused.
     rooms.enter(room, this, nick, this.ip, token);
     const channel = channelOf(room);
+    // What presence shows of this tab: the same page reconnecting elsewhere is recognised by it.
+    const tab = token === undefined ? undefined : tabHash(token);
     let local: LocalConnection | undefined;
     try {
       local = await hub.connectLocal({
         user: nick,
-        info: { nick },
+        info: tab === undefined ? { nick } : { nick, tab },
         onPush: (push) => {
           if (this.local === local) this.onPush(push, room);
         },
@@ -170,10 +199,13 @@ export class ChatSession {
       });
       this.local = local;
       if (this.closed) return; // the finally below lets go of what this join took
-      // Members on other servers (a shared engine such as Redis): their names are checked too.
+      // Members on other servers (a shared engine such as Redis): their names are checked too,
+      // except this tab's own entry left by a server that died (it lasts until its lease ends).
       if (hub.engine.name !== 'memory') {
         const members = (await local.presence(channel)).members;
-        const other = members.filter((m) => m.client !== replaced && m.client !== local!.client);
+        const other = members.filter(
+          (m) => m.client !== replaced && m.client !== local!.client && !sameTab(m, nick, tab),
+        );
         const remote = lookalikeIn(
           other.map((m) => ({ nick: m.user })),
           nick,
@@ -281,24 +313,4 @@ class NickTaken extends Error {
   constructor(readonly holder: string) {
     super(`taken by ${holder}`);
   }
-}
-
-/** A publication of a room as the chat protocol's message (undefined if it is not one). */
-export function toChatMessage(room: string, pub: Publication): ChatMessage | undefined {
-  const data = pub.data as { nick?: unknown; text?: unknown; key?: unknown } | null;
-  // The publisher's user id is its nickname; `data.nick` is what earlier versions stored.
-  const nick = pub.info?.user ?? data?.nick;
-  if (!data || typeof nick !== 'string' || typeof data.text !== 'string') return undefined;
-  const message: ChatMessage = {
-    type: 'message',
-    id: pub.offset,
-    room,
-    nick,
-    text: data.text,
-    ts: pub.ts,
-    epoch: pub.epoch,
-    offset: pub.offset,
-  };
-  if (typeof data.key === 'string') message.key = data.key;
-  return message;
 }

@@ -13,6 +13,7 @@
  * `epoch`, and a join with `since` gets exactly the messages after that position.
  */
 
+import type { Publication } from '../messaging/index.js';
 import { isSingleScript, scriptsOf } from './nickname.js';
 
 export const MAX_TEXT_LENGTH = 1000;
@@ -143,4 +144,24 @@ export function parseClientMessage(raw: string): Parsed {
     return { ok: true, message: { type: 'message', text, key: m.key } };
   }
   return error('invalid-type', 'type must be "join" or "message"');
+}
+
+/** A publication of a room as the chat protocol's message (undefined if it is not one). */
+export function toChatMessage(room: string, pub: Publication): ChatMessage | undefined {
+  const data = pub.data as { nick?: unknown; text?: unknown; key?: unknown } | null;
+  // The publisher's user id is its nickname; `data.nick` is what earlier versions stored.
+  const nick = pub.info?.user ?? data?.nick;
+  if (!data || typeof nick !== 'string' || typeof data.text !== 'string') return undefined;
+  const message: ChatMessage = {
+    type: 'message',
+    id: pub.offset,
+    room,
+    nick,
+    text: data.text,
+    ts: pub.ts,
+    epoch: pub.epoch,
+    offset: pub.offset,
+  };
+  if (typeof data.key === 'string') message.key = data.key;
+  return message;
 }

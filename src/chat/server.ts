@@ -7,6 +7,7 @@ import type { Engine } from '../messaging/index.js';
 import { Hub } from '../messaging/index.js';
 import { ChatSession } from './chat-session.js';
 import { Coalescer } from './coalescer.js';
+import { Departures } from './departures.js';
 import { Rooms } from './rooms.js';
 
 /**
@@ -23,8 +24,10 @@ export interface ChatServerOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** Also serve an echo endpoint at /echo. */
   echo?: boolean;
-  /** Messages allowed per connection per 10 s before it is closed with 1008. */
+  /** Messages allowed per connection per `rateWindow` before it is closed with 1008 (default 30; 0: no limit). */
   rateLimit?: number;
+  /** The flood limit's window, ms (default 10000). */
+  rateWindow?: number;
   /** Open chat connections at most (default 10000; 0: no limit); beyond it handshakes get 503. */
   maxConnections?: number;
   /** Open chat connections per client address (default 50; 0: no limit); beyond it 429. */
@@ -41,6 +44,8 @@ export interface ChatServerOptions {
   historyTtl?: number;
   /** Where rooms live (default: a MemoryEngine of this process). */
   engine?: Engine;
+  /** ms a member's presence entry outlives its server (the hub's presenceTtl, default 15000). */
+  presenceTtl?: number;
 }
 
 export const CHAT_DEFAULTS = {
@@ -51,6 +56,9 @@ export const CHAT_DEFAULTS = {
   headersTimeout: 10_000,
   historySize: 500,
   historyTtl: 60 * 60_000,
+  /** The flood limit: messages per connection per window. */
+  rateLimit: 30,
+  rateWindow: 10_000,
   /** A chat connection with this much unread output is not reading: it is closed (1013) rather than buffered for. */
   maxBufferedAmount: 1024 * 1024,
 } as const;
@@ -91,6 +99,7 @@ export class ChatServer {
           clientPublish: true,
         },
       },
+      presenceTtl: options.presenceTtl,
     });
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.serveAsset(req, res);
     // Slowloris: cut a request head that is not complete within the same deadline
@@ -112,8 +121,10 @@ export class ChatServer {
     const sessionOptions = {
       hub: this.hub,
       rooms: this.rooms,
-      rateLimit: options.rateLimit ?? 30,
+      rateLimit: options.rateLimit ?? CHAT_DEFAULTS.rateLimit,
+      rateWindow: options.rateWindow ?? CHAT_DEFAULTS.rateWindow,
       presence: this.presence,
+      departures: new Departures(this.hub),
     };
     this.chat.on('connection', (ws) => {
       new ChatSession(ws, ws.clientAddress ?? ws.remoteAddress ?? '', sessionOptions);
