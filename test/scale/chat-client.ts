@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { WebSocket } from '../../src/index.js';
 
@@ -31,7 +32,8 @@ export class ChatUser {
   readonly log: LogEntry[] = [];
   ws: WebSocket | undefined;
   #waiters = new Set<() => void>();
-  #generation = 0;
+  /** What the page keeps in sessionStorage: the same on every reconnection. */
+  readonly #token = randomBytes(12).toString('hex');
 
   constructor(
     private readonly t: TestContext,
@@ -53,9 +55,9 @@ export class ChatUser {
   /**
    * Connect through the proxy and join (with `since` when given). A handshake
    * routed to a dead node, or a join refused while Redis is away, is retried
-   * on a new connection; `attempts` bounds it. The nick gets a suffix per
-   * connection: a killed node's stale presence entry would refuse the same nick
-   * until its lease ends.
+   * on a new connection; `attempts` bounds it. Every connection joins with the
+   * same nick and tab token, as the page does: a killed node's stale presence
+   * entry of this user is its own, so the nick is not refused.
    */
   async join(since?: Position, attempts = 200): Promise<LogEntry & { kind: 'welcome' }> {
     for (let i = 1; ; i++) {
@@ -72,8 +74,7 @@ export class ChatUser {
     const ws = await WebSocket.connect(this.url);
     this.t.after(() => ws.terminate());
     this.ws = ws;
-    const generation = ++this.#generation;
-    const nick = `${this.nick}-${generation}`;
+    const nick = this.nick;
     const pending: LogEntry[] = [];
     let joined = false;
     return new Promise((resolve, reject) => {
@@ -112,7 +113,8 @@ export class ChatUser {
         }
         this.#wake();
       });
-      ws.send(JSON.stringify({ type: 'join', room: this.room, nick, ...(since ? { since } : {}) }));
+      const join = { type: 'join', room: this.room, nick, token: this.#token, ...(since ? { since } : {}) };
+      ws.send(JSON.stringify(join));
     });
   }
 
