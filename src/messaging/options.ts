@@ -1,73 +1,14 @@
 /**
- * Option checking for the messaging layer. Every error names the option, what
- * was given and what is allowed, so a typo fails at construction instead of
- * being silently ignored. (The messaging layer uses only the core's public
- * API, so it has its own small copy of these checks.)
+ * The messaging layer's option checks are the shared ones (src/check-options.ts,
+ * a neutral module: the messaging layer still uses nothing of src/node).
  */
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return String(value);
-}
-
-export function checkObject(what: string, name: string, value: unknown): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${what}: option "${name}" must be an object; got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-export function checkKnownKeys(what: string, options: object, allowed: readonly string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${what}: options must be an object; got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new TypeError(`${what}: unknown option "${key}"; allowed options are: ${allowed.join(', ')}`);
-    }
-  }
-}
-
-export function checkInteger(
-  what: string,
-  name: string,
-  value: unknown,
-  min: number,
-  max: number,
-  unit = '',
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `${what}: option "${name}" must be an integer from ${min} to ${max}${unit ? ` ${unit}` : ''}; got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-export function checkMs(what: string, name: string, value: unknown, min = 1): number | undefined {
-  return checkInteger(what, name, value, min, MAX_TIMER_MS, 'ms');
-}
-
-export function checkBoolean(what: string, name: string, value: unknown): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`${what}: option "${name}" must be true or false; got ${describe(value)}`);
-  }
-  return value;
-}
-
-export function checkFunction<T>(what: string, name: string, value: unknown): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') {
-    throw new TypeError(`${what}: option "${name}" must be a function; got ${describe(value)}`);
-  }
-  return value as T;
-}
+export {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkKnownKeys,
+  checkMilliseconds as checkMs,
+  checkObject,
+  describe,
+  MAX_TIMER_MS,
+} from '../check-options.js';

@@ -1,86 +1,20 @@
-import { DEFAULTS, MAX_BUFFER, MAX_INT32 } from './defaults.js';
+import { checkBoolean, checkInteger, checkMilliseconds, describe } from '../check-options.js';
+import { DEFAULTS, MAX_BUFFER } from './defaults.js';
 
 /**
- * Option checking shared by the server and the client. Every error names the
- * option, what was given and what is allowed, so a typo fails at construction
- * instead of being silently ignored.
+ * The core's option checks: the generic ones are shared with the other layers
+ * (src/check-options.ts); the flow and per-connection options are the core's own.
  */
 
-/**
- * `hints` names the socketeer equivalent of options other libraries (ws) use,
- * so that code ported from them fails with the fix in the message.
- */
-export function checkKnownKeys(
-  what: string,
-  options: object,
-  allowed: readonly string[],
-  hints: Readonly<Record<string, string>> = {},
-): void {
-  for (const key of Object.keys(options)) {
-    const hint = Object.hasOwn(hints, key) ? hints[key] : undefined;
-    if (hint !== undefined && !allowed.includes(key)) {
-      throw new TypeError(`${what}: option "${key}" is ws's; ${hint}`);
-    }
-    if (!allowed.includes(key)) {
-      throw new TypeError(`${what}: unknown option "${key}"; allowed options are: ${allowed.join(', ')}`);
-    }
-  }
-}
-
-export function checkInteger(
-  what: string,
-  name: string,
-  value: unknown,
-  min: number,
-  max: number,
-  unit = '',
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `${what}: option "${name}" must be an integer from ${min} to ${max}${unit ? ` ${unit}` : ''}; got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-/** A duration option in ms (at most 2^31-1, what timers accept). */
-export function checkMilliseconds(what: string, name: string, value: unknown, min = 1): number | undefined {
-  return checkInteger(what, name, value, min, MAX_INT32, 'ms');
-}
-
-export function checkBoolean(what: string, name: string, value: unknown): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`${what}: option "${name}" must be true or false; got ${describe(value)}`);
-  }
-  return value;
-}
-
-export function checkString(what: string, name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') {
-    throw new TypeError(`${what}: option "${name}" must be a string; got ${describe(value)}`);
-  }
-  return value;
-}
-
-export function checkFunction<T>(what: string, name: string, value: unknown): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') {
-    throw new TypeError(`${what}: option "${name}" must be a function; got ${describe(value)}`);
-  }
-  return value as T;
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
+export {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkKnownKeys,
+  checkMilliseconds,
+  checkString,
+  describe,
+} from '../check-options.js';
 export { MAX_BUFFER } from './defaults.js';
 
 export interface FlowSettings {
