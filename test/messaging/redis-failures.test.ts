@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { createClient } from 'redis';
 import { EngineUnavailableError } from '../../src/messaging/engine.js';
-import { Fn } from '../../src/messaging/redis/functions.js';
 import { channelKeys } from '../../src/messaging/redis/keys.js';
 import { haveRedis, startRedis } from '../redis-server.js';
-import { eventually, history, startEngine } from './redis-helpers.js';
+import { eventually, history, killFeedsAndPublish, startEngine } from './redis-helpers.js';
 
 const last = <T>(list: readonly T[]) => list[list.length - 1];
 
@@ -40,31 +38,7 @@ test('pub/sub connection killed: resubscribe, then resync closes the gap', async
   await handler.until(() => handler.pubsOf('room').length === 1, 'first live');
   // Kill the subscriber and publish in one MULTI: Redis drops what it would have sent to
   // the killed connection, so publication 2 is certainly missing from the live feed.
-  const keys = channelKeys('socketeer:', 'room');
-  const raw = createClient({ url: redis.url });
-  raw.on('error', () => {});
-  await raw.connect();
-  await raw
-    .multi()
-    .addCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub'])
-    .addCommand([
-      'FCALL',
-      Fn.publish,
-      '3',
-      keys.meta,
-      keys.stream,
-      keys.meta,
-      'x',
-      '2',
-      '',
-      '100',
-      '60000',
-      '0',
-      keys.pubsub,
-      '0',
-    ])
-    .exec();
-  raw.destroy();
+  await killFeedsAndPublish(redis.url, 'room', 2);
   await handler.until(() => handler.resyncs.length === 1, 'resync');
   assert.deepEqual([...handler.resyncs[0]!].sort(), ['other', 'room']);
   assert.deepEqual(handler.readinessChanges.slice(-2), [false, true], 'not ready while the feed was down');

@@ -1,7 +1,10 @@
 import type { TestContext } from 'node:test';
+import { createClient } from 'redis';
 import type { EngineHandler } from '../../src/messaging/engine.js';
 import type { ClientInfo, Publication } from '../../src/messaging/protocol.js';
+import { Fn } from '../../src/messaging/redis/functions.js';
 import { RedisEngine } from '../../src/messaging/redis/index.js';
+import { channelKeys } from '../../src/messaging/redis/keys.js';
 import type { RedisEngineOptions } from '../../src/messaging/redis/options.js';
 
 /** Everything an engine told its hub, with a way to wait for a condition on it. */
@@ -93,5 +96,29 @@ export async function eventually(check: () => Promise<boolean>, what: string, ms
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Kills every pub/sub connection and publishes `data` to `channel` in one MULTI:
+ * Redis drops what it would have sent to the killed connections, so the live
+ * feed certainly misses this publication (only a resync from history finds it).
+ */
+export async function killFeedsAndPublish(url: string, channel: string, data: unknown): Promise<void> {
+  const keys = channelKeys('socketeer:', channel);
+  const raw = createClient({ url });
+  raw.on('error', () => {});
+  await raw.connect();
+  try {
+    // Fn.publish's arguments: candidate epoch, data JSON, publisher info, history size and ttl,
+    // idempotency ttl (0: no key), then the pub/sub channel and whether it is sharded.
+    const args = ['x', JSON.stringify(data), '', '100', '60000', '0', keys.pubsub, '0'];
+    await raw
+      .multi()
+      .addCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub'])
+      .addCommand(['FCALL', Fn.publish, '3', keys.meta, keys.stream, keys.meta, ...args])
+      .exec();
+  } finally {
+    raw.destroy();
   }
 }

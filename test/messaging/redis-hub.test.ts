@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { createClient } from 'redis';
 import { Hub } from '../../src/messaging/index.js';
-import { Fn } from '../../src/messaging/redis/functions.js';
 import { RedisEngine } from '../../src/messaging/redis/index.js';
-import { channelKeys } from '../../src/messaging/redis/keys.js';
 import { haveRedis, startRedis } from '../redis-server.js';
 import { RawClient } from './client.js';
+import { killFeedsAndPublish } from './redis-helpers.js';
 
 /**
  * Hubs on the Redis engine: two hubs on one Redis are two nodes of one
@@ -68,31 +66,7 @@ test('the pub/sub connection of a node is killed mid-stream: its clients still g
   await writer.request('publish', { channel: 'chat:feed', data: 1 });
   await reader.until(() => reader.pubs('chat:feed').length === 1, 'first live');
   // Kill every subscriber connection and publish in one MULTI: the live feed certainly misses it.
-  const keys = channelKeys('socketeer:', 'chat:feed');
-  const raw = createClient({ url: redis.url });
-  raw.on('error', () => {});
-  await raw.connect();
-  await raw
-    .multi()
-    .addCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub'])
-    .addCommand([
-      'FCALL',
-      Fn.publish,
-      '3',
-      keys.meta,
-      keys.stream,
-      keys.meta,
-      'x',
-      '2',
-      '',
-      '100',
-      '60000',
-      '0',
-      keys.pubsub,
-      '0',
-    ])
-    .exec();
-  raw.destroy();
+  await killFeedsAndPublish(redis.url, 'chat:feed', 2);
   for (const n of [3, 4]) {
     // The publishing node may be reconnecting its own feed: retry with an idempotency key.
     for (;;) {
