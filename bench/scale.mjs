@@ -11,8 +11,10 @@
 //   SCALE_RUNS=1 SCALE_SECONDS=3 SCALE_SUBSCRIBERS=2000 SCALE_ONLY=hot,failover npm run bench:scale
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
+// The tests' redis-server starter (built by `npm run build`): a free port, no persistence.
+import { startRedis } from '../dist/test/redis-server.js';
 import { fmt, runLoad, startServer, summarize } from './lib/fanout-runner.mjs';
-import { startRedis } from './lib/redis-server.mjs';
+import { pinnedLauncher } from './lib/processes.mjs';
 
 const here = (p) => new URL(p, import.meta.url).pathname;
 const RUNS = Number(process.env.SCALE_RUNS ?? 3);
@@ -44,7 +46,10 @@ const SERVERS = [
   { kind: 'socketio', script: 'socketio', name: 'Socket.IO 4.8 x2 + redis-adapter 8.3.0' },
 ];
 
-const redis = await startRedis(SERVER_CORE);
+const teardown = [];
+const redis = await startRedis({ after: (fn) => teardown.push(fn) }, ['--maxclients', '10000'], {
+  launcher: pinnedLauncher(SERVER_CORE),
+});
 const raw = Object.fromEntries(SCENARIOS.map((s) => [s.id, { socketeer: [], socketio: [] }]));
 let failed = 0;
 const started = Date.now();
@@ -63,7 +68,7 @@ try {
             ports: nodes.map((n) => n.port),
             serverPids: nodes.map((n) => n.child.pid),
             // Server CPU per delivery counts both nodes and Redis (socketeer stores every publication there).
-            cpuPids: [...nodes.map((n) => n.child.pid), redis.pid],
+            cpuPids: [...nodes.map((n) => n.child.pid), redis.process.pid],
             // Fresh channels for every measurement: offsets start at 1.
             prefix: `r${run}${scenario.id}${Date.now().toString(36)}`,
           };
@@ -89,7 +94,7 @@ try {
     }
   }
 } finally {
-  await redis.stop();
+  for (const stop of teardown) await stop();
 }
 
 function describe(r) {

@@ -8,9 +8,10 @@ import { promisify } from 'node:util';
 import { requireBinary } from './system.js';
 
 /**
- * Real redis-server processes for tests: each on a free loopback port, without
- * persistence (`--save '' --appendonly no`), stopped on teardown. In CI a
- * missing redis-server is a failure (requireBinary).
+ * Real redis-server processes for tests (and bench:scale, which imports the
+ * built copy): each on a free loopback port, without persistence
+ * (`--save '' --appendonly no`), stopped on teardown. In CI a missing
+ * redis-server is a failure (requireBinary).
  */
 
 const run = promisify(execFile);
@@ -54,7 +55,17 @@ export function haveRedis(t: TestContext): boolean {
   );
 }
 
-function spawnRedis(port: number, dir: string, extra: string[]): Promise<ChildProcess> {
+export interface RedisOptions {
+  /** Runs redis-server through this command, e.g. ['taskset', '-c', '1'] (it must exec redis-server). */
+  launcher?: readonly string[];
+}
+
+function spawnRedis(
+  port: number,
+  dir: string,
+  extra: string[],
+  launcher: readonly string[],
+): Promise<ChildProcess> {
   // Own directory: a replica's full sync may still write an RDB file even without persistence.
   // No diskless-sync delay: replicas sync at once (the default waits 5 s for more replicas).
   const args = [
@@ -74,7 +85,8 @@ function spawnRedis(port: number, dir: string, extra: string[]): Promise<ChildPr
     '',
     ...extra,
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...argv] = [...launcher, 'redis-server', ...args];
+  const child = spawn(command!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let log = '';
     const onData = (chunk: Buffer) => {
@@ -106,14 +118,18 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void>
  * Starts redis-server on a free port; stopped when the test ends.
  * `args` are extra server arguments (e.g. ['--replicaof', '127.0.0.1', '6379']).
  */
-export async function startRedis(t: Teardown, args: string[] = []): Promise<RedisServer> {
+export async function startRedis(
+  t: Teardown,
+  args: string[] = [],
+  { launcher = [] }: RedisOptions = {},
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'socketeer-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
   for (let attempt = 0; !child; attempt++) {
     port = await freePort();
     try {
-      child = await spawnRedis(port, dir, args);
+      child = await spawnRedis(port, dir, args, launcher);
     } catch (err) {
       // Another process may have taken the port between freePort() and bind: retry.
       if (attempt >= 3 || !String(err).includes('Address already in use')) throw err;
@@ -130,7 +146,7 @@ export async function startRedis(t: Teardown, args: string[] = []): Promise<Redi
     stop: (signal = 'SIGTERM') => stopProcess(current, signal),
     async restart() {
       await stopProcess(current, 'SIGTERM');
-      current = await spawnRedis(port, dir, args);
+      current = await spawnRedis(port, dir, args, launcher);
     },
   };
   t.after(async () => {

@@ -26,10 +26,14 @@ export function withTimeout(promise, ms, what) {
   ]);
 }
 
+/** The argv prefix that runs a command on `core` with enough file descriptors (it execs the command). */
+export function pinnedLauncher(core) {
+  return ['sh', '-c', RAISE_FDS, 'taskset', '-c', String(core)];
+}
+
 /** Run `command` (argv) on `core`; stdin and stdout are pipes, stderr is ours. */
 export function startPinned(core, command) {
-  const child = spawn('sh', ['-c', RAISE_FDS, 'taskset', '-c', String(core), ...command], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const [sh, ...argv] = pinnedLauncher(core);
+  const child = spawn(sh, [...argv, ...command], { stdio: ['pipe', 'pipe', 'inherit'] });
   return { child, next: lineReader(child.stdout) };
 }
