@@ -2,6 +2,13 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import {
+  checkBoolean,
+  checkInteger,
+  checkKnownKeys,
+  checkMilliseconds,
+  MAX_TIMER_MS,
+} from '../check-options.js';
 import { WebSocketServer } from '../index.js';
 import type { Engine } from '../messaging/index.js';
 import { Hub } from '../messaging/index.js';
@@ -72,6 +79,43 @@ const ASSETS: Record<string, [file: string, type: string]> = {
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
   '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };
+const CHAT_OPTIONS = [
+  'port',
+  'host',
+  'tls',
+  'echo',
+  'rateLimit',
+  'rateWindow',
+  'maxConnections',
+  'maxConnectionsPerIp',
+  'maxRooms',
+  'maxRoomsPerIp',
+  'headersTimeout',
+  'historySize',
+  'historyTtl',
+  'engine',
+  'presenceTtl',
+] as const;
+
+/** Bad options fail here, each with what is allowed (the hub checks presenceTtl and the engine). */
+function checkChatOptions(options: ChatServerOptions): void {
+  const what = 'ChatServer';
+  checkKnownKeys(what, options, CHAT_OPTIONS);
+  for (const name of [
+    'rateLimit',
+    'maxConnections',
+    'maxConnectionsPerIp',
+    'maxRooms',
+    'maxRoomsPerIp',
+  ] as const)
+    checkInteger(what, name, options[name], 0, MAX_TIMER_MS);
+  checkInteger(what, 'historySize', options.historySize, 1, MAX_TIMER_MS);
+  checkInteger(what, 'port', options.port, 0, 65535);
+  for (const name of ['rateWindow', 'headersTimeout', 'historyTtl'] as const)
+    checkMilliseconds(what, name, options[name]);
+  checkBoolean(what, 'echo', options.echo);
+}
+
 export class ChatServer {
   readonly http: http.Server | https.Server;
   readonly chat: WebSocketServer;
@@ -82,6 +126,7 @@ export class ChatServer {
   private readonly presence: Coalescer;
 
   constructor(private readonly options: ChatServerOptions = {}) {
+    checkChatOptions(options);
     this.rooms = new Rooms({
       maxRooms: options.maxRooms ?? CHAT_DEFAULTS.maxRooms,
       maxRoomsPerIp: options.maxRoomsPerIp ?? CHAT_DEFAULTS.maxRoomsPerIp,

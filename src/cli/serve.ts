@@ -28,6 +28,11 @@ Limits (0 turns one off):
   --max-rooms N               rooms held in memory besides "lobby" (default ${CHAT_DEFAULTS.maxRooms})
   --max-rooms-per-ip N        rooms one address's connections may be in at once,
                               "lobby" not counted (default ${CHAT_DEFAULTS.maxRoomsPerIp})
+  --flood-limit N             chat messages one connection may send per window; one
+                              more closes it with 1008 (default ${CHAT_DEFAULTS.rateLimit};
+                              env SOCKETEER_FLOOD_LIMIT)
+  --flood-window S            that window in seconds, 1-3600 (default ${CHAT_DEFAULTS.rateWindow / 1000};
+                              env SOCKETEER_FLOOD_WINDOW)
 A request head must arrive within ${CHAT_DEFAULTS.headersTimeout / 1000} s (slowloris guard); a page that leaves
 ${CHAT_DEFAULTS.maxBufferedAmount / 1024} KiB unread is closed with 1013 and reconnects.
   -h, --help        show this help
@@ -50,11 +55,15 @@ export async function runServe(args: string[]): Promise<void> {
     'max-connections-per-ip': { type: 'string' },
     'max-rooms': { type: 'string' },
     'max-rooms-per-ip': { type: 'string' },
+    'flood-limit': { type: 'string' },
+    'flood-window': { type: 'string' },
     history: { type: 'string' },
     'history-ttl': { type: 'string' },
     redis: { type: 'string' },
   });
   const historyTtl = count(values, 'history-ttl', 1, Math.floor((2 ** 31 - 1) / 1000));
+  const floodLimit = count(values, 'flood-limit', 0, 1_000_000, 'SOCKETEER_FLOOD_LIMIT');
+  const floodWindow = count(values, 'flood-window', 1, 3600, 'SOCKETEER_FLOOD_WINDOW');
   const port = parsePort(values.port as string | undefined, 8000);
   const tls = readTlsFlags(values);
   const engine = await redisEngine((values.redis as string | undefined) ?? process.env.SOCKETEER_REDIS_URL);
@@ -70,6 +79,8 @@ export async function runServe(args: string[]): Promise<void> {
     maxRoomsPerIp: count(values, 'max-rooms-per-ip'),
     historySize: count(values, 'history', 1, 1_000_000),
     historyTtl: historyTtl === undefined ? undefined : historyTtl * 1000,
+    rateLimit: floodLimit,
+    rateWindow: floodWindow === undefined ? undefined : floodWindow * 1000,
   });
   const address = await chat.listen().catch((error: NodeJS.ErrnoException) => {
     if (error.name === 'EngineUnavailableError') throw new UsageError(error.message);
@@ -108,16 +119,23 @@ async function redisEngine(url: string | undefined): Promise<Engine | undefined>
   }
 }
 
+/** A whole-number flag (or, when the flag is absent, its environment variable), checked. */
 function count(
   values: Record<string, unknown>,
   flag: string,
   min = 0,
   max = 2 ** 31 - 1,
+  env?: string,
 ): number | undefined {
-  const value = values[flag] as string | undefined;
+  let value = values[flag] as string | undefined;
+  let source = `--${flag}`;
+  if (value === undefined && env !== undefined && process.env[env]) {
+    value = process.env[env];
+    source = `${env} (environment)`;
+  }
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}; got "${value}"`);
+    throw new UsageError(`${source} must be a whole number from ${min} to ${max}; got "${value}"`);
   }
   return Number(value);
 }
