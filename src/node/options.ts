@@ -66,6 +66,16 @@ export interface BaseSettings {
   autoPong: boolean;
 }
 
+/** What each connection is given: the shared options plus limits and counters. */
+export interface ConnectionSettings extends BaseSettings {
+  /** Data messages per second before the connection is closed with 1008 (0: no limit). */
+  maxMessageRate?: number;
+  /** Counters shared by all connections of a server. */
+  stats?: { messagesIn: number; messagesOut: number; dropped: number };
+  /** Backpressure: send() returns false above highWaterMark; 'drain' at lowWaterMark. */
+  flow?: FlowSettings;
+}
+
 /** The per-connection options servers and clients share, checked, with their defaults. */
 export function checkConnectionOptions(
   what: string,

@@ -1,46 +1,44 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { assertCloseReason, isValidWireCloseCode } from '../protocol/close.js';
-import { Connection, type ConnectionHandler, type Role } from '../protocol/connection.js';
+import type { Role } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
-import { InvalidStateError, type ProtocolError } from '../protocol/errors.js';
+import { InvalidStateError } from '../protocol/errors.js';
 import { startClientHandshake } from './client/handshake.js';
 import type { ClientOptions } from './client/options.js';
 import { DEFAULTS } from './defaults.js';
 import { DeflateClosedError, type PerMessageDeflate } from './deflate.js';
-import { coarseClock, type Monitored } from './heartbeat.js';
+import type { Monitored } from './heartbeat.js';
 import {
   kAttach,
   kCloseUnchecked,
   kCloseWithoutStatus,
-  kConnectionOwner,
   kFailHandshake,
   kHeartbeatPing,
   kHeartbeatTimeout,
   kIdleTimeout,
-  kLastMessage,
-  kLastReceived,
   kPeerClose,
-  kPingSentAt,
   kRestartHandshake,
   kServerSide,
   kWriteFrame,
 } from './internal.js';
 import { iterateMessages, type WebSocketMessage } from './message-iterator.js';
-import type { FlowSettings } from './options.js';
+import type { ConnectionSettings } from './options.js';
 import { kPreparedFrame, PreparedMessage } from './prepared-message.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, SendQueue, toBuffer } from './send-queue.js';
-import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBatch } from './write-batch.js';
+import { type ConnectionWatcher, ReadyState, TransportBinding } from './transport-binding.js';
+import { batchedBytes, batching, batchWrite, corkUntilTickEnd, type WriteCallback } from './write-batch.js';
 
 /**
  * A WebSocket connection over a Node stream, for both ends: the client creates
  * it from a URL; the server hands out ones built around upgraded sockets. The
- * protocol lives in the sans-I/O Connection; this class moves bytes, keeps time
- * (the close timeout) and turns protocol callbacks into events.
+ * protocol lives in the sans-I/O Connection; this class is the public API over
+ * the layer it inherits: transport-binding.ts (socket <-> Connection, early
+ * bytes, close timer, 'close'). A layer rather than a member object: no extra
+ * allocation per connection, and every call on the hot paths stays on one object.
  *
  * Events: 'open', 'message' (data: string | Buffer, isBinary), 'ping', 'pong',
  * 'close' (code, reason), 'error'. 'error' is emitted only when someone listens,
@@ -48,8 +46,10 @@ import { batchedBytes, batching, batchWrite, beginBatch, corkUntilTickEnd, endBa
  * error is also kept in `lastError` and its message becomes the close reason.
  */
 
+export type { WebSocketMessage } from './message-iterator.js';
+export type { ConnectionSettings } from './options.js';
 export type { SendData } from './send-queue.js';
-export type WriteCallback = (error?: Error | null) => void;
+export type { WriteCallback } from './write-batch.js';
 
 export interface SendOptions {
   /** Send as binary (default: true for buffers, false for strings). */
@@ -60,37 +60,15 @@ export interface SendOptions {
   compress?: boolean;
 }
 
-export interface ConnectionSettings {
-  maxMessageSize: number;
-  maxFrameSize: number;
-  closeTimeout: number;
-  autoPong: boolean;
-  /** Data messages per second before the connection is closed with 1008 (0: no limit). */
-  maxMessageRate?: number;
-  /** Counters shared by all connections of a server. */
-  stats?: { messagesIn: number; messagesOut: number; dropped: number };
-  /** Backpressure: send() returns false above highWaterMark; 'drain' at lowWaterMark. */
-  flow?: FlowSettings;
-}
-
 /** Who is told as a connection starts closing and once it closed (its server). */
-export interface ConnectionOwner {
-  closing(ws: WebSocket): void;
-  closed(ws: WebSocket): void;
-}
+export type ConnectionOwner = ConnectionWatcher<WebSocket>;
 
 /** The options object as second argument (ws style), rather than subprotocols. */
 function isOptionsObject(value: unknown): value is ClientOptions & { protocols?: string | string[] } {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(Symbol.iterator in value);
 }
 
-export type { WebSocketMessage } from './message-iterator.js';
-
 const EMPTY = Buffer.alloc(0);
-
-/** On an attached socket: the WebSocket it belongs to. */
-const kOwner = Symbol('owner');
-type OwnedSocket = Duplex & { [kOwner]: WebSocket };
 
 export interface WebSocketEventMap {
   open: [];
@@ -116,7 +94,7 @@ export interface WebSocket {
 }
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
-export class WebSocket extends EventEmitter implements Monitored {
+export class WebSocket extends TransportBinding implements Monitored {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -126,46 +104,386 @@ export class WebSocket extends EventEmitter implements Monitored {
   readonly CLOSING = 2;
   readonly CLOSED = 3;
 
-  readyState: 0 | 1 | 2 | 3 = 0;
   /** The subprotocol the server selected ('' for none). */
   protocol = '';
   /** The extensions in use, as negotiated in Sec-WebSocket-Extensions ('' for none). */
   extensions = '';
   /** The URL this client connected to; for server-side sockets, the request path. */
   url = '';
-  /** Set when the connection has closed: the code and reason reported by 'close'. */
-  closeCode: number | undefined;
-  closeReason = '';
-  /** True when both Close frames were exchanged before TCP closed. */
-  wasClean = false;
-  /** The last error seen (handshake, protocol or socket), whether or not 'error' had listeners. */
-  lastError: Error | undefined;
-  /** Server side: told as this connection starts closing and once it closed. */
-  [kConnectionOwner]: ConnectionOwner | undefined;
+  /** maxMessageRate's counter, created on the first message when a limit is set. */
+  private rateLimiter: RateLimiter | undefined;
+
   /** Frames (broadcasts) held back until a fragmented message being sent is finished. */
   private afterFragments: Buffer[][] | undefined;
-
-  private socket: Duplex | null = null;
-  private connection: Connection | null = null;
-  private closeTimer: NodeJS.Timeout | undefined;
+  /** While the protocol core encodes one send: its frames, to be written with one callback. */
   private collected: Buffer[] | null = null;
-  private settings: ConnectionSettings | undefined;
-  /** Cancels a client handshake in progress. */
-  private abortHandshake: ((reason: string) => void) | undefined;
-  private deflate: PerMessageDeflate | undefined;
   /** While compressed sends are in flight, later sends (and the Close) wait here, in order. */
   private sendQueueStore: SendQueue | null = null;
   /** An unfinished fragmented message is being sent (never compressed). */
   private sendingFragments = false;
-  /** A compressed message is being inflated; 'close' waits for it. */
-  private inflating = false;
-  private closePending = false;
-  /** Why this side dropped the connection without a closing handshake, when it did. */
-  private dropped: { code: number; reason: string } | undefined;
-  // Heartbeat bookkeeping (see heartbeat.ts), in coarse-clock milliseconds.
-  [kLastReceived] = 0;
-  [kLastMessage] = 0;
-  [kPingSentAt] = 0;
+
+  /** Created when the first message must wait (behind zlib); most connections never need it. */
+  private get sendQueue(): SendQueue {
+    return (this.sendQueueStore ??= new SendQueue());
+  }
+
+  /** Whether sends are waiting behind a message being compressed. */
+  protected get queueBusy(): boolean {
+    return this.sendQueueStore?.busy ?? false;
+  }
+
+  /** Bytes queued for sending but not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return (this.socket?.writableLength ?? 0) + batchedBytes(this) + (this.sendQueueStore?.bytes ?? 0);
+  }
+
+  /**
+   * Send one message or fragment, in order with everything sent before it:
+   * compressed when `compress` allows it (whole messages above the threshold),
+   * queued while earlier messages wait for zlib, written at once otherwise.
+   */
+  protected sendInOrder(
+    data: SendData,
+    binary: boolean,
+    fin: boolean,
+    compress: boolean,
+    callback: WriteCallback | undefined,
+  ): void {
+    const connection = this.connection!;
+    const deflate = this.deflate;
+    if (deflate?.canCompress && fin && compress && !this.sendingFragments) {
+      // Measure first: small messages go uncompressed and need no copy.
+      const size = typeof data === 'string' ? Buffer.byteLength(data) : toBuffer(data).length;
+      if (size >= deflate.threshold) {
+        // The caller may reuse its buffer as soon as send() returns; zlib reads later.
+        const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(toBuffer(data));
+        this.sendCompressed(deflate, bytes, binary, callback);
+        return;
+      }
+    }
+    const endsFragments = this.sendingFragments && fin;
+    this.sendingFragments = !fin;
+    if (!this.queueBusy) {
+      this.writeData(data, binary, fin, callback);
+      if (endsFragments) this.releaseAfterFragments();
+      return;
+    }
+    // Keep the order behind compressed messages still being deflated.
+    const payload = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    this.sendQueue.bytes += size;
+    this.sendQueue.push((next) => {
+      this.sendQueue.bytes -= size;
+      if (connection.state === 'open') this.writeData(payload, binary, fin, callback);
+      else callback?.(new InvalidStateError('the connection closed before this message was sent'));
+      if (endsFragments) this.releaseAfterFragments();
+      next();
+      this.maybeDrain();
+    });
+  }
+
+  /**
+   * Write a frame encoded once for many connections (broadcast/publish,
+   * PreparedMessage), in order with this connection's own sends.
+   */
+  protected writeShared(frame: Buffer[]): void {
+    if (this.sendingFragments) {
+      (this.afterFragments ??= []).push(frame);
+    } else if (this.queueBusy) {
+      this.sendQueue.push((next) => {
+        if (this.connection?.state === 'open') for (const b of frame) this.out(b);
+        next();
+      });
+    } else {
+      // Fan-outs come in bursts (one incoming chunk can trigger many broadcasts):
+      // hold this socket's writes until the tick ends, then leave in one writev.
+      if (!batching(this)) corkUntilTickEnd(this.socket as Socket);
+      for (const b of frame) this.out(b);
+    }
+  }
+
+  /** Run `action` once everything sent before it is written (the Close frame goes after the messages). */
+  protected afterQueuedSends(action: () => void): void {
+    if (!this.queueBusy) {
+      action();
+      return;
+    }
+    this.sendQueue.push((next) => {
+      action();
+      next();
+    });
+  }
+
+  /** A fragmented message is complete: send the broadcasts held back meanwhile. */
+  private releaseAfterFragments(): void {
+    const held = this.afterFragments;
+    this.afterFragments = undefined;
+    if (!held) return;
+    for (const frame of held) {
+      if (this.readyState === ReadyState.OPEN && this.connection?.state === 'open') this.writeShared(frame);
+    }
+  }
+
+  private writeData(data: SendData, binary: boolean, fin: boolean, callback?: WriteCallback): boolean {
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => {
+      if (binary) connection.sendBinary(toBuffer(data), fin);
+      else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
+    });
+  }
+
+  private sendCompressed(
+    deflate: PerMessageDeflate,
+    input: Buffer,
+    binary: boolean,
+    callback?: WriteCallback,
+  ) {
+    const connection = this.connection!;
+    this.sendQueue.bytes += input.length;
+    this.sendQueue.push((next) => {
+      deflate.deflate(input, (error, deflated) => {
+        this.sendQueue.bytes -= input.length;
+        if (error instanceof DeflateClosedError || this.readyState === ReadyState.CLOSED) {
+          callback?.(new InvalidStateError('the connection closed before this message was sent'));
+        } else if (error) {
+          callback?.(error);
+          this.reportError(error);
+          connection.fail(CloseCode.InternalError, 'compression failed');
+        } else if (connection.state === 'open') {
+          this.writeFrames(callback, () => connection.sendCompressed(binary, deflated!));
+        } else {
+          callback?.(new InvalidStateError('the connection closed before this message was sent'));
+        }
+        next();
+        this.maybeDrain();
+      });
+    });
+  }
+
+  /** Run a send of the protocol core, then write its frames with the callback on the last one. */
+  protected writeFrames(callback: WriteCallback | undefined, send: () => void): boolean {
+    this.collected = [];
+    let frames: Buffer[];
+    try {
+      send();
+    } finally {
+      frames = this.collected;
+      this.collected = null;
+    }
+    let ok = true;
+    for (let i = 0; i < frames.length; i++)
+      ok = this.out(frames[i]!, i === frames.length - 1 ? callback : undefined);
+    return ok;
+  }
+
+  protected override frameOut(data: Buffer): void {
+    if (this.collected) this.collected.push(data);
+    else this.out(data);
+  }
+
+  /** Every byte for the socket goes through here (batched while a received chunk is processed). */
+  private out(data: Buffer, callback?: WriteCallback): boolean {
+    const socket = this.socket!;
+    // Our side of TCP is finished (the peer sent FIN, or it was reset): what was
+    // still being compressed or queued has nowhere to go. Say so to the caller
+    // rather than raising 'write after end' on a connection that is just ending.
+    if (socket.writableEnded || socket.destroyed) {
+      if (callback) {
+        process.nextTick(
+          callback,
+          new InvalidStateError('the connection closed before this message was sent'),
+        );
+      }
+      return false;
+    }
+    return batchWrite(this, socket, data, callback);
+  }
+
+  /** send() returned false (or drained() waits): emit 'drain' at the low-water mark. */
+  private needDrain = false;
+  /** The most recent ping left unanswered while the socket was backed up. */
+  private heldPong: Buffer | undefined;
+
+  /** Resolves when bufferedAmount is at or below the low-water mark (at once if it already is). */
+  drained(): Promise<void> {
+    const low = this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark;
+    if (this.bufferedAmount <= low) return Promise.resolve();
+    this.needDrain = true;
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.off('drain', onDrain);
+        reject(new InvalidStateError('the connection closed before the buffer drained'));
+      };
+      this.once('drain', onDrain);
+      this.once('close', onClose);
+    });
+  }
+
+  /** What send() returns: false when the caller should wait for 'drain'. */
+  protected belowHighWater(): boolean {
+    const high = this.settings?.flow?.highWaterMark ?? DEFAULTS.highWaterMark;
+    const ok = this.bufferedAmount < high;
+    if (!ok) this.needDrain = true;
+    return ok;
+  }
+
+  protected maybeDrain(): void {
+    if (!this.needDrain) return;
+    if (this.bufferedAmount > (this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark)) return;
+    this.needDrain = false;
+    this.emit('drain');
+  }
+
+  /**
+   * maxBufferedAmount reached: a slow consumer is closed (1013) or the message
+   * dropped, as configured. True when `data` must not be sent.
+   */
+  protected overCap(data: SendData, callback?: WriteCallback): boolean {
+    const flow = this.settings?.flow;
+    if (!flow || flow.maxBufferedAmount === 0) return false;
+    // The cap is on accumulation: one more message may always go on top of a
+    // buffer below it, so a single large send on a healthy connection passes.
+    if (this.bufferedAmount < flow.maxBufferedAmount) return false;
+    if (flow.slowConsumer === 'drop') {
+      if (this.settings?.stats) this.settings.stats.dropped = (this.settings.stats.dropped ?? 0) + 1;
+      callback?.(
+        new InvalidStateError(`message dropped: more than ${flow.maxBufferedAmount} bytes buffered`),
+      );
+      this.emit('drop', data);
+      return true;
+    }
+    // A peer that does not read cannot take a Close frame either (it would wait
+    // behind the full buffer for closeTimeout): drop the buffer and the
+    // connection now, and report why with 1013 (Try Again Later).
+    this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${flow.maxBufferedAmount} bytes buffered`);
+    callback?.(new InvalidStateError('connection closed: the peer reads too slowly'));
+    return true;
+  }
+
+  /**
+   * Whether a frame shared by many connections (broadcast, PreparedMessage)
+   * must not be sent: the same cap as send(), with the frame standing in for
+   * the message (joined only when the cap is reached, for the 'drop' event).
+   */
+  protected sharedOverCap(frame: Buffer[]): boolean {
+    const cap = this.settings?.flow?.maxBufferedAmount ?? 0;
+    return cap > 0 && this.bufferedAmount >= cap && this.overCap(Buffer.concat(frame));
+  }
+
+  /**
+   * Automatic pongs obey the send buffer like data (issue 11, item 4): past
+   * maxBufferedAmount the slow-consumer policy 'close' applies (1013); while
+   * the socket is backed up, only the most recent ping gets its pong, on
+   * 'drain' (RFC 6455 section 5.5.3). A peer that floods pings and never
+   * reads costs one held payload of at most 125 bytes.
+   */
+  protected override admitPong(payload: Buffer): boolean {
+    const flow = this.settings?.flow;
+    const cap = flow?.maxBufferedAmount ?? 0;
+    if (cap > 0 && flow?.slowConsumer === 'close' && this.bufferedAmount >= cap) {
+      this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${cap} bytes buffered`);
+      return false;
+    }
+    if (!this.socket?.writableNeedDrain) return true;
+    this.heldPong = Buffer.from(payload); // the payload is a view into a received chunk
+    return false;
+  }
+
+  protected override onWritable(): void {
+    this.sendHeldPong();
+    this.maybeDrain();
+  }
+
+  private sendHeldPong(): void {
+    const payload = this.heldPong;
+    if (!payload) return;
+    this.heldPong = undefined;
+    const connection = this.connection;
+    if (connection?.state === 'open') this.writeFrames(undefined, () => connection.pong(payload));
+  }
+  /** Cancels a client handshake in progress (closing while CONNECTING aborts it). */
+  protected abortHandshake: ((reason: string) => void) | undefined;
+
+  /**
+   * Start the closing handshake with any code an endpoint may send (RFC 6455
+   * section 7.4: 1000-1003, 1007-1011, the IANA-registered 1012-1014, and
+   * 3000-4999; 1004-1006 and 1015 are for reporting only) and a reason of at
+   * most 123 UTF-8 bytes. Closing while connecting aborts the handshake.
+   * (The WHATWG class keeps the browser's narrower rule: 1000 or 3000-4999.)
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && !(Number.isInteger(code) && isValidWireCloseCode(code))) {
+      throw new RangeError(
+        `close code must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 section 7.4); got ${String(code)}`,
+      );
+    }
+    if (reason !== undefined) assertCloseReason(reason);
+    this[kCloseUnchecked](code ?? CloseCode.Normal, reason ?? '');
+  }
+
+  /** A Close frame without a status code, as the WHATWG close() sends when given no code (the peer sees 1005). */
+  [kCloseWithoutStatus](): void {
+    this[kCloseUnchecked](CloseCode.NoStatus, '');
+  }
+
+  /** Drop the connection at once, without a closing handshake (reported as 1006). */
+  terminate(): void {
+    if (this.readyState === ReadyState.CONNECTING) {
+      this.abortHandshake?.('terminated before the connection was established');
+    } else if (this.socket && this.readyState !== ReadyState.CLOSED) {
+      this.startClosing();
+      this.socket.destroy();
+    }
+  }
+
+  /** Close with any code valid on the wire (for the library itself: 1001 on shutdown, ...). */
+  [kCloseUnchecked](code: number, reason: string): void {
+    if (this.readyState === ReadyState.CONNECTING) {
+      this.abortHandshake?.('closed before the connection was established');
+      return;
+    }
+    const connection = this.connection;
+    if (!connection || connection.closeSent || connection.state === 'closed') return;
+    if (this.readyState === ReadyState.CLOSING && this.queueBusy) return; // a Close is already queued
+    this.startClosing();
+    // Read the peer's Close even if iteration paused us.
+    if (this.socket) {
+      resumeReading(this.socket, PauseReason.Iterator);
+      resumeReading(this.socket, PauseReason.User);
+    }
+    // Messages sent before close() go out before the Close frame.
+    this.afterQueuedSends(() => {
+      connection.close(code, reason);
+      this.armCloseTimer();
+    });
+  }
+
+  /**
+   * How the connection ended, for the WHATWG API: the peer's Close frame if one
+   * arrived (its code, undefined for none, and reason), and whether this side
+   * failed the connection (a bad handshake or a protocol error from the peer).
+   */
+  [kPeerClose](): { peer: { code: number | undefined; reason: string } | undefined; failed: boolean } {
+    const connection = this.connection;
+    if (!connection) return { peer: undefined, failed: true }; // never opened
+    const peer = connection.closeReceived
+      ? { code: connection.peerCloseCode, reason: connection.peerCloseReason }
+      : undefined;
+    return { peer, failed: connection.failure !== undefined };
+  }
+
+  /** The peer did not answer a ping: drop it, reported as 1006 with the reason. */
+  [kHeartbeatTimeout](reason: string): void {
+    this.drop(CloseCode.Abnormal, reason);
+  }
+
+  [kIdleTimeout](reason: string): void {
+    this[kCloseUnchecked](CloseCode.GoingAway, reason);
+  }
 
   /**
    * Connect to a ws:// or wss:// URL, offering `protocols`; the options may
@@ -210,37 +528,6 @@ export class WebSocket extends EventEmitter implements Monitored {
     });
   }
 
-  /** Created when the first message must wait (behind zlib); most connections never need it. */
-  private get sendQueue(): SendQueue {
-    return (this.sendQueueStore ??= new SendQueue());
-  }
-
-  private get queueBusy(): boolean {
-    return this.sendQueueStore?.busy ?? false;
-  }
-
-  /** Bytes queued for sending but not yet handed to the operating system. */
-  get bufferedAmount(): number {
-    return (this.socket?.writableLength ?? 0) + batchedBytes(this) + (this.sendQueueStore?.bytes ?? 0);
-  }
-
-  /** Bytes received / sent on this connection's socket (frames and handshake included). */
-  get bytesReceived(): number {
-    return (this.socket as Socket | null)?.bytesRead ?? 0;
-  }
-
-  get bytesSent(): number {
-    return (this.socket as Socket | null)?.bytesWritten ?? 0;
-  }
-
-  get remoteAddress(): string | undefined {
-    return (this.socket as Socket | null)?.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return (this.socket as Socket | null)?.remotePort;
-  }
-
   /**
    * Send a message. Returns false when the socket's buffer is full and the caller
    * should wait for the socket to drain. Throws InvalidStateError unless OPEN:
@@ -253,40 +540,10 @@ export class WebSocket extends EventEmitter implements Monitored {
     }
     this.assertOpen('send');
     if (this.overCap(data, callback)) return false;
-    if (this.settings?.stats && (options?.fin ?? true)) this.settings.stats.messagesOut++;
-    const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
-    const connection = this.connection!;
-    const deflate = this.deflate;
-    if (deflate?.canCompress && fin && options?.compress !== false && !this.sendingFragments) {
-      // Measure first: small messages go uncompressed and need no copy.
-      const size = typeof data === 'string' ? Buffer.byteLength(data) : toBuffer(data).length;
-      if (size >= deflate.threshold) {
-        // The caller may reuse its buffer as soon as send() returns; zlib reads later.
-        const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(toBuffer(data));
-        this.sendCompressed(deflate, bytes, binary, callback);
-        return this.belowHighWater();
-      }
-    }
-    const endsFragments = this.sendingFragments && fin;
-    this.sendingFragments = !fin;
-    if (!this.queueBusy) {
-      this.writeData(data, binary, fin, callback);
-      if (endsFragments) this.releaseAfterFragments();
-      return this.belowHighWater();
-    }
-    // Keep the order behind compressed messages still being deflated.
-    const payload = typeof data === 'string' ? data : Buffer.from(toBuffer(data));
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    this.sendQueue.bytes += size;
-    this.sendQueue.push((next) => {
-      this.sendQueue.bytes -= size;
-      if (connection.state === 'open') this.writeData(payload, binary, fin, callback);
-      else callback?.(new InvalidStateError('the connection closed before this message was sent'));
-      if (endsFragments) this.releaseAfterFragments();
-      next();
-      this.maybeDrain();
-    });
+    if (this.settings?.stats && fin) this.settings.stats.messagesOut++;
+    const binary = options?.binary ?? typeof data !== 'string';
+    this.sendInOrder(data, binary, fin, options?.compress !== false, callback);
     return this.belowHighWater();
   }
 
@@ -301,141 +558,81 @@ export class WebSocket extends EventEmitter implements Monitored {
     await this.drained();
   }
 
-  /** Resolves when bufferedAmount is at or below the low-water mark (at once if it already is). */
-  drained(): Promise<void> {
-    const low = this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark;
-    if (this.bufferedAmount <= low) return Promise.resolve();
-    this.needDrain = true;
-    return new Promise((resolve, reject) => {
-      const onDrain = () => {
-        this.off('close', onClose);
-        resolve();
-      };
-      const onClose = () => {
-        this.off('drain', onDrain);
-        reject(new InvalidStateError('the connection closed before the buffer drained'));
-      };
-      this.once('drain', onDrain);
-      this.once('close', onClose);
-    });
-  }
-
-  private needDrain = false;
-
-  private belowHighWater(): boolean {
-    const high = this.settings?.flow?.highWaterMark ?? DEFAULTS.highWaterMark;
-    const ok = this.bufferedAmount < high;
-    if (!ok) this.needDrain = true;
-    return ok;
-  }
-
-  private maybeDrain(): void {
-    if (!this.needDrain) return;
-    if (this.bufferedAmount > (this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark)) return;
-    this.needDrain = false;
-    this.emit('drain');
-  }
-
-  /** maxBufferedAmount reached: a slow consumer is closed (1013) or the message dropped, as configured. */
-  private overCap(data: SendData, callback?: WriteCallback): boolean {
-    const flow = this.settings?.flow;
-    if (!flow || flow.maxBufferedAmount === 0) return false;
-    // The cap is on accumulation: one more message may always go on top of a
-    // buffer below it, so a single large send on a healthy connection passes.
-    if (this.bufferedAmount < flow.maxBufferedAmount) return false;
-    if (flow.slowConsumer === 'drop') {
-      if (this.settings?.stats) this.settings.stats.dropped = (this.settings.stats.dropped ?? 0) + 1;
-      callback?.(
-        new InvalidStateError(`message dropped: more than ${flow.maxBufferedAmount} bytes buffered`),
-      );
-      this.emit('drop', data);
-      return true;
-    }
-    // A peer that does not read cannot take a Close frame either (it would wait
-    // behind the full buffer for closeTimeout): drop the buffer and the
-    // connection now, and report why with 1013 (Try Again Later).
-    this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${flow.maxBufferedAmount} bytes buffered`);
-    callback?.(new InvalidStateError('connection closed: the peer reads too slowly'));
-    return true;
-  }
-
-  /** A fragmented message is complete: send the broadcasts held back meanwhile. */
-  private releaseAfterFragments(): void {
-    const held = this.afterFragments;
-    this.afterFragments = undefined;
-    for (const frame of held ?? []) this[kWriteFrame](frame, true);
-  }
-
-  private writeData(data: SendData, binary: boolean, fin: boolean, callback?: WriteCallback): boolean {
-    const connection = this.connection!;
-    return this.writeFrames(callback, () => {
-      if (binary) connection.sendBinary(toBuffer(data), fin);
-      else connection.sendText(typeof data === 'string' ? data : toBuffer(data).toString('utf8'), fin);
-    });
-  }
-
-  private sendCompressed(
-    deflate: PerMessageDeflate,
-    input: Buffer,
-    binary: boolean,
-    callback?: WriteCallback,
-  ) {
-    const connection = this.connection!;
-    this.sendQueue.bytes += input.length;
-    this.sendQueue.push((next) => {
-      deflate.deflate(input, (error, deflated) => {
-        this.sendQueue.bytes -= input.length;
-        if (error instanceof DeflateClosedError || this.readyState === WebSocket.CLOSED) {
-          callback?.(new InvalidStateError('the connection closed before this message was sent'));
-        } else if (error) {
-          callback?.(error);
-          this.reportError(error);
-          connection.fail(CloseCode.InternalError, 'compression failed');
-        } else if (connection.state === 'open') {
-          this.writeFrames(callback, () => connection.sendCompressed(binary, deflated!));
-        } else {
-          callback?.(new InvalidStateError('the connection closed before this message was sent'));
-        }
-        next();
-        this.maybeDrain();
-      });
-    });
-  }
-
   /**
-   * Iterate over incoming messages: `for await (const { data, isBinary } of ws)`.
-   * When the loop falls behind, reading from the socket pauses (TCP backpressure
-   * reaches the peer) and resumes as the loop catches up. Ends when the
-   * connection closes (see closeCode) or the loop breaks.
+   * Send a message framed once for many connections (see PreparedMessage), in
+   * order with this connection's other sends and bounded like send() (it counts
+   * in bufferedAmount and obeys maxBufferedAmount). Server side only: a
+   * client masks each frame (RFC 6455 section 5.3), so it cannot share bytes.
+   * Returns false when the caller should wait for 'drain' (or it was dropped).
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
-    return iterateMessages(this, this.readyState === WebSocket.CLOSED, () => this.socket);
+  sendPrepared(message: PreparedMessage): boolean {
+    if (!(message instanceof PreparedMessage)) {
+      throw new TypeError('sendPrepared takes a PreparedMessage (new PreparedMessage(data, {binary}))');
+    }
+    this.assertOpen('send');
+    if (this.connection!.role !== 'server') {
+      throw new InvalidStateError('sendPrepared is for server-side connections: a client masks every frame');
+    }
+    return this[kWriteFrame](message[kPreparedFrame]) && this.belowHighWater();
   }
 
   /**
    * Write a frame encoded once for many connections (broadcast/publish), in
-   * order with this connection's own sends. Returns false if not OPEN.
+   * order with this connection's own sends. Returns false if not OPEN or the
+   * slow-consumer cap refused it.
    */
-  [kWriteFrame](frame: Buffer[], counted = false): boolean {
+  [kWriteFrame](frame: Buffer[]): boolean {
     if (this.readyState !== WebSocket.OPEN || this.connection?.state !== 'open') return false;
-    // Broadcasts obey the slow-consumer cap like sends (the frame stands in for the message).
-    const cap = this.settings?.flow?.maxBufferedAmount ?? 0;
-    if (!counted && cap > 0 && this.bufferedAmount >= cap && this.overCap(Buffer.concat(frame))) return false;
-    if (!counted && this.settings?.stats) this.settings.stats.messagesOut++;
-    if (this.sendingFragments) {
-      (this.afterFragments ??= []).push(frame);
-    } else if (this.queueBusy) {
-      this.sendQueue.push((next) => {
-        if (this.connection?.state === 'open') for (const b of frame) this.out(b);
-        next();
-      });
-    } else {
-      // Fan-outs come in bursts (one incoming chunk can trigger many broadcasts):
-      // hold this socket's writes until the tick ends, then leave in one writev.
-      if (!batching(this)) corkUntilTickEnd(this.socket as Socket);
-      for (const b of frame) this.out(b);
-    }
+    if (this.sharedOverCap(frame)) return false;
+    if (this.settings?.stats) this.settings.stats.messagesOut++;
+    this.writeShared(frame);
     return true;
+  }
+
+  /** Send a ping (payload at most 125 bytes). */
+  ping(data: SendData = EMPTY, callback?: WriteCallback): boolean {
+    this.assertOpen('ping');
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => connection.ping(toBuffer(data)));
+  }
+
+  /** Send an unsolicited pong (payload at most 125 bytes); pings are answered automatically. */
+  pong(data: SendData = EMPTY, callback?: WriteCallback): boolean {
+    this.assertOpen('pong');
+    const connection = this.connection!;
+    return this.writeFrames(callback, () => connection.pong(toBuffer(data)));
+  }
+
+  [kHeartbeatPing](): void {
+    if (this.readyState === WebSocket.OPEN) this.ping();
+  }
+
+  /** Take over an upgraded socket; `head` holds bytes that arrived with the handshake. */
+  [kAttach](
+    socket: Duplex,
+    head: Buffer,
+    role: Role,
+    settings: ConnectionSettings,
+    deflate?: PerMessageDeflate,
+  ): void {
+    this.abortHandshake = undefined;
+    this.bind(socket, head, role, settings, deflate);
+  }
+
+  /** Follow a redirect: a new handshake replaces the current one. */
+  [kRestartHandshake](start: () => (reason: string) => void): void {
+    this.abortHandshake = start();
+  }
+
+  /** The client handshake failed: report it and close (1006). */
+  [kFailHandshake](error: Error): void {
+    if (this.readyState === WebSocket.CLOSED) return;
+    this.readyState = WebSocket.CLOSED;
+    this.abortHandshake = undefined;
+    this.reportError(error);
+    this.closeCode = CloseCode.Abnormal;
+    this.closeReason = error.message;
+    this.emit('close', this.closeCode, this.closeReason);
   }
 
   /**
@@ -458,346 +655,17 @@ export class WebSocket extends EventEmitter implements Monitored {
   }
 
   /**
-   * Send a message framed once for many connections (see PreparedMessage), in
-   * order with this connection's other sends and bounded like send() (it counts
-   * in bufferedAmount and obeys maxBufferedAmount). Server side only: a
-   * client masks each frame (RFC 6455 section 5.3), so it cannot share bytes.
-   * Returns false when the caller should wait for 'drain' (or it was dropped).
+   * Iterate over incoming messages: `for await (const { data, isBinary } of ws)`.
+   * When the loop falls behind, reading from the socket pauses (TCP backpressure
+   * reaches the peer) and resumes as the loop catches up. Ends when the
+   * connection closes (see closeCode) or the loop breaks.
    */
-  sendPrepared(message: PreparedMessage): boolean {
-    if (!(message instanceof PreparedMessage)) {
-      throw new TypeError('sendPrepared takes a PreparedMessage (new PreparedMessage(data, {binary}))');
-    }
-    this.assertOpen('send');
-    if (this.connection!.role !== 'server') {
-      throw new InvalidStateError('sendPrepared is for server-side connections: a client masks every frame');
-    }
-    return this[kWriteFrame](message[kPreparedFrame]) && this.belowHighWater();
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
+    return iterateMessages(this, this.readyState === WebSocket.CLOSED, () => this.socket);
   }
-
-  /** Send a ping (payload at most 125 bytes). */
-  ping(data: SendData = EMPTY, callback?: WriteCallback): boolean {
-    this.assertOpen('ping');
-    const connection = this.connection!;
-    return this.writeFrames(callback, () => connection.ping(toBuffer(data)));
-  }
-
-  /** Send an unsolicited pong (payload at most 125 bytes); pings are answered automatically. */
-  pong(data: SendData = EMPTY, callback?: WriteCallback): boolean {
-    this.assertOpen('pong');
-    const connection = this.connection!;
-    return this.writeFrames(callback, () => connection.pong(toBuffer(data)));
-  }
-
-  /**
-   * Start the closing handshake with any code an endpoint may send (RFC 6455
-   * section 7.4: 1000-1003, 1007-1011, the IANA-registered 1012-1014, and
-   * 3000-4999; 1004-1006 and 1015 are for reporting only) and a reason of at
-   * most 123 UTF-8 bytes. Closing while connecting aborts the handshake.
-   * (The WHATWG class keeps the browser's narrower rule: 1000 or 3000-4999.)
-   */
-  close(code?: number, reason?: string): void {
-    if (code !== undefined && !(Number.isInteger(code) && isValidWireCloseCode(code))) {
-      throw new RangeError(
-        `close code must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 section 7.4); got ${String(code)}`,
-      );
-    }
-    if (reason !== undefined) assertCloseReason(reason);
-    this[kCloseUnchecked](code ?? CloseCode.Normal, reason ?? '');
-  }
-
-  /** A Close frame without a status code, as the WHATWG close() sends when given no code (the peer sees 1005). */
-  [kCloseWithoutStatus](): void {
-    this[kCloseUnchecked](CloseCode.NoStatus, '');
-  }
-
-  /** Drop the connection at once, without a closing handshake (reported as 1006). */
-  terminate(): void {
-    if (this.readyState === WebSocket.CONNECTING) {
-      this.abortHandshake?.('terminated before the connection was established');
-    } else if (this.socket && this.readyState !== WebSocket.CLOSED) {
-      this.startClosing();
-      this.socket.destroy();
-    }
-  }
-
-  /** Close with any code valid on the wire (for the library itself: 1001 on shutdown, ...). */
-  [kCloseUnchecked](code: number, reason: string): void {
-    if (this.readyState === WebSocket.CONNECTING) {
-      this.abortHandshake?.('closed before the connection was established');
-      return;
-    }
-    const connection = this.connection;
-    if (!connection || connection.closeSent || connection.state === 'closed') return;
-    if (this.readyState === WebSocket.CLOSING && this.queueBusy) return; // a Close is already queued
-    this.startClosing();
-    // Read the peer's Close even if iteration paused us.
-    if (this.socket) {
-      resumeReading(this.socket, PauseReason.Iterator);
-      resumeReading(this.socket, PauseReason.User);
-    }
-    const close = () => {
-      connection.close(code, reason);
-      this.armCloseTimer();
-    };
-    // Messages sent before close() go out before the Close frame.
-    if (this.queueBusy) {
-      this.sendQueue.push((next) => {
-        close();
-        next();
-      });
-    } else {
-      close();
-    }
-  }
-
-  /**
-   * How the connection ended, for the WHATWG API: the peer's Close frame if one
-   * arrived (its code, undefined for none, and reason), and whether this side
-   * failed the connection (a bad handshake or a protocol error from the peer).
-   */
-  [kPeerClose](): { peer: { code: number | undefined; reason: string } | undefined; failed: boolean } {
-    const connection = this.connection;
-    if (!connection) return { peer: undefined, failed: true }; // never opened
-    const peer = connection.closeReceived
-      ? { code: connection.peerCloseCode, reason: connection.peerCloseReason }
-      : undefined;
-    return { peer, failed: connection.failure !== undefined };
-  }
-
-  [kHeartbeatPing](): void {
-    if (this.readyState === WebSocket.OPEN) this.ping();
-  }
-
-  /** The peer did not answer a ping: drop it, reported as 1006 with the reason. */
-  [kHeartbeatTimeout](reason: string): void {
-    this.drop(CloseCode.Abnormal, reason);
-  }
-
-  /** End the connection at once (no closing handshake), reporting `code` and `reason` in 'close'. */
-  private drop(code: number, reason: string): void {
-    if (!this.socket || this.readyState === WebSocket.CLOSED) return;
-    this.dropped ??= { code, reason };
-    this.startClosing();
-    this.socket.destroy();
-  }
-
-  [kIdleTimeout](reason: string): void {
-    this[kCloseUnchecked](CloseCode.GoingAway, reason);
-  }
-
-  /** Take over an upgraded socket; `head` holds bytes that arrived with the handshake. */
-  [kAttach](
-    socket: Duplex,
-    head: Buffer,
-    role: Role,
-    settings: ConnectionSettings,
-    deflate?: PerMessageDeflate,
-  ): void {
-    this.socket = socket;
-    this.settings = settings;
-    this.abortHandshake = undefined;
-    this.deflate = deflate;
-    const now = Date.now();
-    coarseClock.now = now;
-    this[kLastReceived] = now;
-    this[kLastMessage] = now;
-    this.connection = new Connection(new WebSocket.ProtocolEvents(this, role), {
-      role,
-      maxMessageSize: settings.maxMessageSize,
-      maxFrameSize: settings.maxFrameSize,
-      autoPong: settings.autoPong,
-      compression: deflate !== undefined,
-    });
-    (socket as Socket).setNoDelay?.(true);
-    (socket as Socket).setTimeout?.(0);
-    // Bytes that arrived with the handshake must wait until the application has
-    // attached its listeners: in 'open'/'connection' handlers, but also after
-    // `await WebSocket.connect()`, whose continuation runs after nextTick
-    // callbacks. So: hold the socket, and hand them over from setImmediate.
-    if (head.length > 0) {
-      pauseReading(socket, PauseReason.Head);
-      setImmediate(() => {
-        if (this.readyState === WebSocket.CLOSED) return;
-        this.onData(head);
-        resumeReading(socket, PauseReason.Head);
-      });
-    }
-    (socket as OwnedSocket)[kOwner] = this;
-    socket.on('data', WebSocket.onSocketData);
-    socket.on('end', WebSocket.onSocketEnd);
-    socket.on('error', WebSocket.onSocketError);
-    socket.on('close', WebSocket.onSocketClose);
-    socket.on('drain', WebSocket.onSocketDrain);
-    this.readyState = WebSocket.OPEN;
-  }
-
-  /** The client handshake failed: report it and close (1006). */
-  /** Follow a redirect: a new handshake replaces the current one. */
-  [kRestartHandshake](start: () => (reason: string) => void): void {
-    this.abortHandshake = start();
-  }
-
-  [kFailHandshake](error: Error): void {
-    if (this.readyState === WebSocket.CLOSED) return;
-    this.readyState = WebSocket.CLOSED;
-    this.abortHandshake = undefined;
-    this.reportError(error);
-    this.closeCode = CloseCode.Abnormal;
-    this.closeReason = error.message;
-    this.emit('close', this.closeCode, this.closeReason);
-  }
-
-  /**
-   * The protocol core's callbacks, as one small object per connection with its
-   * methods on a shared prototype: a closure per callback would cost ~600 bytes
-   * for every idle connection. (Declared inside the class: it may use private members.)
-   */
-  private static readonly ProtocolEvents = class ProtocolEvents implements ConnectionHandler {
-    constructor(
-      private readonly ws: WebSocket,
-      private readonly role: Role,
-    ) {}
-
-    write(data: Buffer): void {
-      const ws = this.ws;
-      if (ws.collected) ws.collected.push(data);
-      else ws.out(data);
-    }
-
-    onText(text: string): void {
-      this.deliver(text, false);
-    }
-
-    onBinary(data: Buffer): void {
-      this.deliver(data, true);
-    }
-
-    private deliver(data: string | Buffer, isBinary: boolean): void {
-      const ws = this.ws;
-      ws[kLastMessage] = coarseClock.now;
-      if (ws.overRate()) return;
-      if (ws.settings?.stats) ws.settings.stats.messagesIn++;
-      ws.emit('message', data, isBinary);
-    }
-
-    onPing(payload: Buffer): void {
-      this.ws.emit('ping', payload);
-    }
-
-    onPong(payload: Buffer): void {
-      this.ws.emit('pong', payload);
-    }
-
-    onCloseFrame(): void {
-      this.ws.startClosing();
-      // The client waits for the server to close TCP first, but not forever.
-      if (this.role === 'client') this.ws.armCloseTimer();
-    }
-
-    onProtocolError(error: ProtocolError): void {
-      this.ws.startClosing();
-      this.ws.reportError(error);
-    }
-
-    closeTransport(): void {
-      endBatch(this.ws, this.ws.socket!);
-      this.ws.socket!.end();
-      this.ws.armCloseTimer();
-    }
-
-    canPong(payload: Buffer): boolean {
-      return this.ws.admitPong(payload);
-    }
-
-    onCompressedMessage(payload: Buffer, isText: boolean): void {
-      const ws = this.ws;
-      ws.inflating = true;
-      // The parser holds later frames until this message is delivered; the
-      // socket must stop too, or a flood of small messages that inflate to
-      // megabytes piles up in memory while zlib works.
-      pauseReading(ws.socket!, PauseReason.Inflate);
-      ws.deflate!.inflate(payload, (error, data) => {
-        ws.inflating = false;
-        const connection = ws.connection!;
-        const socket = ws.socket as Socket;
-        socket.cork?.();
-        try {
-          if (error instanceof DeflateClosedError) return;
-          if (error) connection.fail(error.closeCode, error.message);
-          else connection.deliverInflated(data!, isText);
-        } finally {
-          socket.uncork?.();
-          // Delivering may have started the next compressed message: still paused then.
-          if (!ws.inflating) resumeReading(socket, PauseReason.Inflate);
-          if (ws.closePending && !ws.inflating) ws.onSocketClose();
-        }
-      });
-    }
-  };
-
-  // Socket listeners shared by all connections, instead of five closures per
-  // connection: Node calls them with the socket as `this`, which finds its
-  // WebSocket through kOwner.
-  private static onSocketData(this: Duplex, chunk: Buffer): void {
-    (this as OwnedSocket)[kOwner].onData(chunk);
-  }
-
-  private static onSocketEnd(this: Duplex): void {
-    // The peer finished sending. Finish ours too; a missing Close frame is reported as 1006.
-    if (!this.writableEnded) this.end();
-  }
-
-  private static onSocketError(this: Duplex, error: Error): void {
-    const ws = (this as OwnedSocket)[kOwner];
-    if (!ws.lastError) ws.reportError(error);
-    this.destroy();
-  }
-
-  private static onSocketClose(this: Duplex): void {
-    (this as OwnedSocket)[kOwner].onSocketClose();
-  }
-
-  private static onSocketDrain(this: Duplex): void {
-    const ws = (this as OwnedSocket)[kOwner];
-    ws.sendHeldPong();
-    ws.maybeDrain();
-  }
-
-  /**
-   * Automatic pongs obey the send buffer like data (issue 11, item 4): past
-   * maxBufferedAmount the slow-consumer policy 'close' applies (1013); while
-   * the socket is backed up, only the most recent ping gets its pong, on
-   * 'drain' (RFC 6455 section 5.5.3). A peer that floods pings and never
-   * reads costs one held payload of at most 125 bytes.
-   */
-  private admitPong(payload: Buffer): boolean {
-    const flow = this.settings?.flow;
-    const cap = flow?.maxBufferedAmount ?? 0;
-    if (cap > 0 && flow?.slowConsumer === 'close' && this.bufferedAmount >= cap) {
-      this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${cap} bytes buffered`);
-      return false;
-    }
-    if (!this.socket?.writableNeedDrain) return true;
-    this.heldPong = Buffer.from(payload); // the payload is a view into a received chunk
-    return false;
-  }
-
-  private sendHeldPong(): void {
-    const payload = this.heldPong;
-    if (!payload) return;
-    this.heldPong = undefined;
-    const connection = this.connection;
-    if (connection?.state === 'open') this.writeFrames(undefined, () => connection.pong(payload));
-  }
-
-  /** The most recent ping left unanswered while the socket was backed up. */
-  private heldPong: Buffer | undefined;
-  /** maxMessageRate's counter, created on the first message when a limit is set. */
-  private rateLimiter: RateLimiter | undefined;
 
   /** True (and closing with 1008) when the peer exceeds maxMessageRate. */
-  private overRate(): boolean {
+  protected override overRate(): boolean {
     const limit = this.settings?.maxMessageRate ?? 0;
     if (limit === 0) return false;
     if ((this.rateLimiter ??= new RateLimiter(limit)).take()) return false;
@@ -807,102 +675,10 @@ export class WebSocket extends EventEmitter implements Monitored {
     return true;
   }
 
-  private onData(chunk: Buffer): void {
-    this[kLastReceived] = coarseClock.now;
-    // Everything written while one chunk is processed (pongs, echoes) leaves in one write.
-    beginBatch(this);
-    try {
-      this.connection!.receive(chunk);
-    } finally {
-      endBatch(this, this.socket!);
-    }
-  }
-
-  private onSocketClose(): void {
-    // A message that arrived before TCP closed is still being inflated: report it first.
-    if (this.inflating) {
-      this.closePending = true;
-      return;
-    }
-    this.closePending = false;
-    this.deflate?.close();
-    clearTimeout(this.closeTimer);
-    const connection = this.connection!;
-    this.readyState = WebSocket.CLOSED;
-    this.wasClean = connection.closeSent && connection.closeReceived;
-    if (connection.closeReceived) {
-      this.closeCode = connection.peerCloseCode ?? CloseCode.NoStatus;
-      this.closeReason = connection.peerCloseReason;
-    } else if (connection.failure) {
-      this.closeCode = connection.failure.closeCode;
-      this.closeReason = connection.failure.message;
-    } else {
-      this.closeCode = this.dropped?.code ?? CloseCode.Abnormal;
-      this.closeReason =
-        this.dropped?.reason ??
-        (this.lastError ? this.lastError.message : 'connection closed without a Close frame');
-    }
-    this[kConnectionOwner]?.closed(this);
-    this.emit('close', this.closeCode, this.closeReason);
-  }
-
-  /** OPEN -> CLOSING, told to the owner (a server's `clients` holds OPEN connections only). */
-  private startClosing(): void {
-    if (this.readyState !== WebSocket.OPEN) return;
-    this.readyState = WebSocket.CLOSING;
-    this[kConnectionOwner]?.closing(this);
-  }
-
-  private armCloseTimer(): void {
-    if (this.closeTimer || !this.socket) return;
-    const socket = this.socket;
-    this.closeTimer = setTimeout(() => socket.destroy(), this.settings!.closeTimeout);
-    this.closeTimer.unref();
-  }
-
   private assertOpen(what: string): void {
     if (this.readyState !== WebSocket.OPEN) {
       const state = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'][this.readyState];
       throw new InvalidStateError(`cannot ${what}: the WebSocket is ${state}`);
     }
-  }
-
-  /** Run a send, then write its frames with the callback on the last one. */
-  private writeFrames(callback: WriteCallback | undefined, send: () => void): boolean {
-    this.collected = [];
-    let frames: Buffer[];
-    try {
-      send();
-    } finally {
-      frames = this.collected;
-      this.collected = null;
-    }
-    let ok = true;
-    for (let i = 0; i < frames.length; i++)
-      ok = this.out(frames[i]!, i === frames.length - 1 ? callback : undefined);
-    return ok;
-  }
-
-  /** Every byte for the socket goes through here (batched while a received chunk is processed). */
-  private out(data: Buffer, callback?: WriteCallback): boolean {
-    const socket = this.socket!;
-    // Our side of TCP is finished (the peer sent FIN, or it was reset): what was
-    // still being compressed or queued has nowhere to go. Say so to the caller
-    // rather than raising 'write after end' on a connection that is just ending.
-    if (socket.writableEnded || socket.destroyed) {
-      if (callback) {
-        process.nextTick(
-          callback,
-          new InvalidStateError('the connection closed before this message was sent'),
-        );
-      }
-      return false;
-    }
-    return batchWrite(this, socket, data, callback);
-  }
-
-  private reportError(error: Error): void {
-    this.lastError = error;
-    if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 }
