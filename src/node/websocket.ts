@@ -4,9 +4,9 @@ import { assertCloseReason, isValidWireCloseCode } from '../protocol/close.js';
 import type { Role } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError } from '../protocol/errors.js';
+import { BackpressurePolicy } from './backpressure.js';
 import { startClientHandshake } from './client/handshake.js';
 import type { ClientOptions } from './client/options.js';
-import { DEFAULTS } from './defaults.js';
 import type { PerMessageDeflate } from './deflate.js';
 import type { Monitored } from './heartbeat.js';
 import {
@@ -24,7 +24,6 @@ import {
 } from './internal.js';
 import { iterateMessages, type WebSocketMessage } from './message-iterator.js';
 import type { ConnectionSettings } from './options.js';
-import { OutgoingPath } from './outgoing-path.js';
 import { kPreparedFrame, PreparedMessage } from './prepared-message.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
@@ -37,10 +36,11 @@ import type { WriteCallback } from './write-batch.js';
  * it from a URL; the server hands out ones built around upgraded sockets. The
  * protocol lives in the sans-I/O Connection; this class is the public API over
  * the layers it inherits, one job each: transport-binding.ts (socket <->
- * Connection, early bytes, close timer, 'close') and outgoing-path.ts (frame
- * order behind compression and fragments). Layers rather than member objects:
- * no extra allocation per connection, and every call on the hot paths stays
- * on one object.
+ * Connection, early bytes, close timer, 'close'), outgoing-path.ts (frame
+ * order behind compression and fragments) and backpressure.ts (high-water
+ * mark, slow-consumer cap, held pongs). Layers rather than member objects: no
+ * extra allocation per connection, and every call on the hot paths stays on
+ * one object.
  *
  * Events: 'open', 'message' (data: string | Buffer, isBinary), 'ping', 'pong',
  * 'close' (code, reason), 'error'. 'error' is emitted only when someone listens,
@@ -96,7 +96,7 @@ export interface WebSocket {
 }
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
-export class WebSocket extends OutgoingPath implements Monitored {
+export class WebSocket extends BackpressurePolicy implements Monitored {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -115,112 +115,6 @@ export class WebSocket extends OutgoingPath implements Monitored {
   /** maxMessageRate's counter, created on the first message when a limit is set. */
   private rateLimiter: RateLimiter | undefined;
 
-  /** send() returned false (or drained() waits): emit 'drain' at the low-water mark. */
-  private needDrain = false;
-  /** The most recent ping left unanswered while the socket was backed up. */
-  private heldPong: Buffer | undefined;
-
-  /** Resolves when bufferedAmount is at or below the low-water mark (at once if it already is). */
-  drained(): Promise<void> {
-    const low = this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark;
-    if (this.bufferedAmount <= low) return Promise.resolve();
-    this.needDrain = true;
-    return new Promise((resolve, reject) => {
-      const onDrain = () => {
-        this.off('close', onClose);
-        resolve();
-      };
-      const onClose = () => {
-        this.off('drain', onDrain);
-        reject(new InvalidStateError('the connection closed before the buffer drained'));
-      };
-      this.once('drain', onDrain);
-      this.once('close', onClose);
-    });
-  }
-
-  /** What send() returns: false when the caller should wait for 'drain'. */
-  protected belowHighWater(): boolean {
-    const high = this.settings?.flow?.highWaterMark ?? DEFAULTS.highWaterMark;
-    const ok = this.bufferedAmount < high;
-    if (!ok) this.needDrain = true;
-    return ok;
-  }
-
-  protected override maybeDrain(): void {
-    if (!this.needDrain) return;
-    if (this.bufferedAmount > (this.settings?.flow?.lowWaterMark ?? DEFAULTS.lowWaterMark)) return;
-    this.needDrain = false;
-    this.emit('drain');
-  }
-
-  /**
-   * maxBufferedAmount reached: a slow consumer is closed (1013) or the message
-   * dropped, as configured. True when `data` must not be sent.
-   */
-  protected overCap(data: SendData, callback?: WriteCallback): boolean {
-    const flow = this.settings?.flow;
-    if (!flow || flow.maxBufferedAmount === 0) return false;
-    // The cap is on accumulation: one more message may always go on top of a
-    // buffer below it, so a single large send on a healthy connection passes.
-    if (this.bufferedAmount < flow.maxBufferedAmount) return false;
-    if (flow.slowConsumer === 'drop') {
-      if (this.settings?.stats) this.settings.stats.dropped = (this.settings.stats.dropped ?? 0) + 1;
-      callback?.(
-        new InvalidStateError(`message dropped: more than ${flow.maxBufferedAmount} bytes buffered`),
-      );
-      this.emit('drop', data);
-      return true;
-    }
-    // A peer that does not read cannot take a Close frame either (it would wait
-    // behind the full buffer for closeTimeout): drop the buffer and the
-    // connection now, and report why with 1013 (Try Again Later).
-    this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${flow.maxBufferedAmount} bytes buffered`);
-    callback?.(new InvalidStateError('connection closed: the peer reads too slowly'));
-    return true;
-  }
-
-  /**
-   * Whether a frame shared by many connections (broadcast, PreparedMessage)
-   * must not be sent: the same cap as send(), with the frame standing in for
-   * the message (joined only when the cap is reached, for the 'drop' event).
-   */
-  protected sharedOverCap(frame: Buffer[]): boolean {
-    const cap = this.settings?.flow?.maxBufferedAmount ?? 0;
-    return cap > 0 && this.bufferedAmount >= cap && this.overCap(Buffer.concat(frame));
-  }
-
-  /**
-   * Automatic pongs obey the send buffer like data (issue 11, item 4): past
-   * maxBufferedAmount the slow-consumer policy 'close' applies (1013); while
-   * the socket is backed up, only the most recent ping gets its pong, on
-   * 'drain' (RFC 6455 section 5.5.3). A peer that floods pings and never
-   * reads costs one held payload of at most 125 bytes.
-   */
-  protected override admitPong(payload: Buffer): boolean {
-    const flow = this.settings?.flow;
-    const cap = flow?.maxBufferedAmount ?? 0;
-    if (cap > 0 && flow?.slowConsumer === 'close' && this.bufferedAmount >= cap) {
-      this.drop(CloseCode.TryAgainLater, `slow consumer: more than ${cap} bytes buffered`);
-      return false;
-    }
-    if (!this.socket?.writableNeedDrain) return true;
-    this.heldPong = Buffer.from(payload); // the payload is a view into a received chunk
-    return false;
-  }
-
-  protected override onWritable(): void {
-    this.sendHeldPong();
-    this.maybeDrain();
-  }
-
-  private sendHeldPong(): void {
-    const payload = this.heldPong;
-    if (!payload) return;
-    this.heldPong = undefined;
-    const connection = this.connection;
-    if (connection?.state === 'open') this.writeFrames(undefined, () => connection.pong(payload));
-  }
   /** Cancels a client handshake in progress (closing while CONNECTING aborts it). */
   protected abortHandshake: ((reason: string) => void) | undefined;
 
