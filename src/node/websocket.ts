@@ -1,23 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { assertCloseReason, isValidWireCloseCode } from '../protocol/close.js';
 import type { Role } from '../protocol/connection.js';
 import { CloseCode } from '../protocol/constants.js';
 import { InvalidStateError } from '../protocol/errors.js';
-import { BackpressurePolicy } from './backpressure.js';
 import { startClientHandshake } from './client/handshake.js';
 import type { ClientOptions } from './client/options.js';
+import { ClosingPolicy } from './closing.js';
 import type { PerMessageDeflate } from './deflate.js';
 import type { Monitored } from './heartbeat.js';
 import {
   kAttach,
   kCloseUnchecked,
-  kCloseWithoutStatus,
   kFailHandshake,
   kHeartbeatPing,
-  kHeartbeatTimeout,
-  kIdleTimeout,
-  kPeerClose,
   kRestartHandshake,
   kServerSide,
   kWriteFrame,
@@ -28,7 +23,7 @@ import { kPreparedFrame, PreparedMessage } from './prepared-message.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, toBuffer } from './send-queue.js';
-import { type ConnectionWatcher, ReadyState } from './transport-binding.js';
+import type { ConnectionWatcher } from './transport-binding.js';
 import type { WriteCallback } from './write-batch.js';
 
 /**
@@ -37,10 +32,10 @@ import type { WriteCallback } from './write-batch.js';
  * protocol lives in the sans-I/O Connection; this class is the public API over
  * the layers it inherits, one job each: transport-binding.ts (socket <->
  * Connection, early bytes, close timer, 'close'), outgoing-path.ts (frame
- * order behind compression and fragments) and backpressure.ts (high-water
- * mark, slow-consumer cap, held pongs). Layers rather than member objects: no
- * extra allocation per connection, and every call on the hot paths stays on
- * one object.
+ * order behind compression and fragments), backpressure.ts (high-water mark,
+ * slow-consumer cap, held pongs) and closing.ts (close codes, the library's
+ * own closes). Layers rather than member objects: no extra allocation per
+ * connection, and every call on the hot paths stays on one object.
  *
  * Events: 'open', 'message' (data: string | Buffer, isBinary), 'ping', 'pong',
  * 'close' (code, reason), 'error'. 'error' is emitted only when someone listens,
@@ -96,7 +91,7 @@ export interface WebSocket {
 }
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
-export class WebSocket extends BackpressurePolicy implements Monitored {
+export class WebSocket extends ClosingPolicy implements Monitored {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -114,86 +109,6 @@ export class WebSocket extends BackpressurePolicy implements Monitored {
   url = '';
   /** maxMessageRate's counter, created on the first message when a limit is set. */
   private rateLimiter: RateLimiter | undefined;
-
-  /** Cancels a client handshake in progress (closing while CONNECTING aborts it). */
-  protected abortHandshake: ((reason: string) => void) | undefined;
-
-  /**
-   * Start the closing handshake with any code an endpoint may send (RFC 6455
-   * section 7.4: 1000-1003, 1007-1011, the IANA-registered 1012-1014, and
-   * 3000-4999; 1004-1006 and 1015 are for reporting only) and a reason of at
-   * most 123 UTF-8 bytes. Closing while connecting aborts the handshake.
-   * (The WHATWG class keeps the browser's narrower rule: 1000 or 3000-4999.)
-   */
-  close(code?: number, reason?: string): void {
-    if (code !== undefined && !(Number.isInteger(code) && isValidWireCloseCode(code))) {
-      throw new RangeError(
-        `close code must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 section 7.4); got ${String(code)}`,
-      );
-    }
-    if (reason !== undefined) assertCloseReason(reason);
-    this[kCloseUnchecked](code ?? CloseCode.Normal, reason ?? '');
-  }
-
-  /** A Close frame without a status code, as the WHATWG close() sends when given no code (the peer sees 1005). */
-  [kCloseWithoutStatus](): void {
-    this[kCloseUnchecked](CloseCode.NoStatus, '');
-  }
-
-  /** Drop the connection at once, without a closing handshake (reported as 1006). */
-  terminate(): void {
-    if (this.readyState === ReadyState.CONNECTING) {
-      this.abortHandshake?.('terminated before the connection was established');
-    } else if (this.socket && this.readyState !== ReadyState.CLOSED) {
-      this.startClosing();
-      this.socket.destroy();
-    }
-  }
-
-  /** Close with any code valid on the wire (for the library itself: 1001 on shutdown, ...). */
-  [kCloseUnchecked](code: number, reason: string): void {
-    if (this.readyState === ReadyState.CONNECTING) {
-      this.abortHandshake?.('closed before the connection was established');
-      return;
-    }
-    const connection = this.connection;
-    if (!connection || connection.closeSent || connection.state === 'closed') return;
-    if (this.readyState === ReadyState.CLOSING && this.queueBusy) return; // a Close is already queued
-    this.startClosing();
-    // Read the peer's Close even if iteration paused us.
-    if (this.socket) {
-      resumeReading(this.socket, PauseReason.Iterator);
-      resumeReading(this.socket, PauseReason.User);
-    }
-    // Messages sent before close() go out before the Close frame.
-    this.afterQueuedSends(() => {
-      connection.close(code, reason);
-      this.armCloseTimer();
-    });
-  }
-
-  /**
-   * How the connection ended, for the WHATWG API: the peer's Close frame if one
-   * arrived (its code, undefined for none, and reason), and whether this side
-   * failed the connection (a bad handshake or a protocol error from the peer).
-   */
-  [kPeerClose](): { peer: { code: number | undefined; reason: string } | undefined; failed: boolean } {
-    const connection = this.connection;
-    if (!connection) return { peer: undefined, failed: true }; // never opened
-    const peer = connection.closeReceived
-      ? { code: connection.peerCloseCode, reason: connection.peerCloseReason }
-      : undefined;
-    return { peer, failed: connection.failure !== undefined };
-  }
-
-  /** The peer did not answer a ping: drop it, reported as 1006 with the reason. */
-  [kHeartbeatTimeout](reason: string): void {
-    this.drop(CloseCode.Abnormal, reason);
-  }
-
-  [kIdleTimeout](reason: string): void {
-    this[kCloseUnchecked](CloseCode.GoingAway, reason);
-  }
 
   /**
    * Connect to a ws:// or wss:// URL, offering `protocols`; the options may
