@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { WebSocketServer } from '../../src/index.js';
+import { type ServerWebSocket, WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import type { HandshakeError } from '../../src/protocol/errors.js';
 import { HANDSHAKE, startServer } from './net-helpers.js';
@@ -17,7 +18,7 @@ describe('handshake hooks', () => {
   test('authenticate: async accept with user data, reject with status, headers and body', async () => {
     const { server, url } = await startServer({
       authenticate: async (req) => {
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setImmediate(r)); // answer on a later turn, as a database lookup would
         const token = req.headers.authorization;
         if (token !== 'Bearer good') {
           return {
@@ -65,19 +66,32 @@ describe('handshake hooks', () => {
   test('a client that leaves during a slow hook causes no connection and no crash', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { server, port } = await startServer({ authenticate: () => gate.then(() => undefined) });
+    let entered!: (request: IncomingMessage) => void;
+    const inHook = new Promise<IncomingMessage>((r) => (entered = r));
+    const { server, port } = await startServer({
+      authenticate: (request) => {
+        entered(request);
+        return gate.then(() => undefined);
+      },
+    });
     let connections = 0;
     server.on('connection', () => connections++);
     const { createConnection } = await import('node:net');
     const socket = createConnection(port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(HANDSHAKE('/'));
-    await new Promise((r) => setTimeout(r, 50));
+    const request = await inHook;
+    assert.equal(server.stats().handshakesInProgress, 1);
+    const serverSideClosed = once(request.socket, 'close');
     socket.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    await serverSideClosed; // the server has seen the client leave
     release();
-    await new Promise((r) => setTimeout(r, 50));
+    await gate;
+    // The hook's verdict is handled in promise callbacks: all of them run before this turn.
+    await new Promise((r) => setImmediate(r));
     assert.equal(connections, 0);
+    assert.equal(server.stats().handshakesInProgress, 0);
+    assert.equal(server.stats().accepted, 0);
     await server.close();
   });
 
@@ -102,15 +116,17 @@ describe('handshake hooks', () => {
 describe('connection limits', () => {
   test('maxConnectionsPerIp -> 429, and slots free up on close', async () => {
     const { server, url } = await startServer({ maxConnectionsPerIp: 2 });
+    const accepted = once(server, 'connection');
     const a = await WebSocket.connect(url);
+    const [aOnServer] = (await accepted) as [ServerWebSocket];
     const b = await WebSocket.connect(url);
     const third = await refusal(url);
     assert.equal(third.statusCode, 429);
     assert.equal(third.headers?.['retry-after'], '5');
     assert.match(third.body ?? '', /too many connections from 127\.0\.0\.1/);
     a.close();
-    await once(a, 'close');
-    await new Promise((r) => setTimeout(r, 50));
+    // The slot is freed as the server's socket closes, before its WebSocket reports 'close'.
+    await once(aOnServer, 'close');
     const c = await WebSocket.connect(url);
     b.close();
     c.close();
@@ -145,6 +161,8 @@ describe('abuse limits', () => {
     socket.on('data', (d) => (response += d));
     socket.on('close', () => (closed = true));
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    // The drip is the attack under test (a byte every 50 ms, never finishing the
+    // head), not a wait: the loop ends when the server closes the connection.
     for (let i = 0; i < 60 && !closed; i++) {
       socket.write('X');
       await new Promise((r) => setTimeout(r, 50));
@@ -184,7 +202,11 @@ describe('abuse limits', () => {
 
 test('server.stats(): connections, messages, bytes, accepted and refused handshakes by reason', async () => {
   const { server, url, port } = await startServer({ path: '/ws', origins: ['https://ok.example'] });
-  server.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+  let serverSide: ServerWebSocket | undefined;
+  server.on('connection', (ws) => {
+    serverSide = ws;
+    ws.on('message', (d) => ws.send(d));
+  });
   const { rawExchange } = await import('./net-helpers.js');
   await rawExchange(port, HANDSHAKE('/elsewhere'), 1000);
   await rawExchange(port, HANDSHAKE('/ws').replace('Version: 13', 'Version: 8'), 1000);
@@ -202,8 +224,8 @@ test('server.stats(): connections, messages, bytes, accepted and refused handsha
   assert.deepEqual(live.refused, { 'unknown-path': 1, 'unsupported-version': 1, origin: 1 });
   assert.ok(live.bytesIn > 3 * 'message 0'.length && live.bytesOut > 3 * 'message 0'.length);
   ws.close();
-  await once(ws, 'close');
-  await new Promise((r) => setTimeout(r, 50));
+  // The server counts a connection's bytes as it closes, before its WebSocket reports 'close'.
+  await once(serverSide!, 'close');
   const after = server.stats();
   assert.equal(after.connections, 0);
   assert.ok(after.bytesIn >= live.bytesIn, 'bytes of closed connections are kept');
