@@ -60,8 +60,10 @@ function refusal(
   return headers ? { ok: false, reason, status, body, headers } : { ok: false, reason, status, body };
 }
 
-const notShuttingDown: Step = ({ closing }) =>
-  closing ? refusal('shutting-down', 503, 'server is shutting down') : undefined;
+/** server.close() was called: before admission, or while an authenticate hook was deciding. */
+export const SHUTTING_DOWN: Refusal = refusal('shutting-down', 503, 'server is shutting down');
+
+const notShuttingDown: Step = ({ closing }) => (closing ? SHUTTING_DOWN : undefined);
 
 const servedPath: Step = ({ request, config }) => {
   const path = pathOf(request);

@@ -2,16 +2,23 @@ import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CloseCode } from '../../protocol/constants.js';
 import { buildAcceptResponse } from '../../protocol/handshake.js';
 import { acceptOffer } from '../../protocol/permessage-deflate.js';
 import { PerMessageDeflate } from '../deflate.js';
-import { HeartbeatMonitor } from '../heartbeat.js';
-import { kAttach, kCloseUnchecked, kConnectionOwner } from '../internal.js';
+import { kAttach } from '../internal.js';
+import type { ConnectionSettings } from '../options.js';
 import type { SendData } from '../send-queue.js';
-import type { ConnectionOwner, ConnectionSettings } from '../websocket.js';
-import { type Admitted, AUTH_FAILED, admit, asError, authenticate, type Refusal } from './admission.js';
+import {
+  type Admitted,
+  AUTH_FAILED,
+  admit,
+  asError,
+  authenticate,
+  type Refusal,
+  SHUTTING_DOWN,
+} from './admission.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions, WHAT } from './config.js';
+import { ServerConnections } from './connections.js';
 import { ConnectionLimits } from './limits.js';
 import { ServerWebSocket } from './server-websocket.js';
 import { StandaloneListener } from './standalone.js';
@@ -60,9 +67,8 @@ interface Upgrade<User> {
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only adds typed overloads of EventEmitter methods
 export class WebSocketServer<User = unknown> extends EventEmitter {
   /** Open connections (readyState OPEN): a socket leaves as soon as it starts closing. */
-  readonly clients = new Set<ServerWebSocket<User>>();
-  /** Connections whose closing handshake is under way (server.close() waits for them too). */
-  private readonly closingClients = new Set<ServerWebSocket<User>>();
+  readonly clients: Set<ServerWebSocket<User>>;
+  private readonly connections: ServerConnections<User>;
   readonly path: string | undefined;
   private readonly config: ServerConfig<User>;
   /** What every connection shares: its settings and the server's message counters. */
@@ -70,7 +76,6 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
   private readonly counters = new ServerCounters();
   private readonly limits: ConnectionLimits;
   private readonly topics = new TopicRegistry<ServerWebSocket<User>>();
-  private readonly heartbeat: HeartbeatMonitor;
   private readonly standalone: StandaloneListener | undefined;
   /** Attached: the application's server, and our route on it. */
   private readonly attachedTo: http.Server | undefined;
@@ -90,7 +95,8 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
     this.path = config.path;
     this.settings = { ...config.connection, stats: this.counters.messages };
     this.limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerIp);
-    this.heartbeat = new HeartbeatMonitor(config.heartbeat, () => this.clients);
+    this.connections = new ServerConnections(config.heartbeat, this.counters);
+    this.clients = this.connections.open;
     const mode = config.mode;
     if (mode.kind === 'attached') {
       // Share the server's 'upgrade' event with other endpoints, by path.
@@ -164,8 +170,7 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
    * accepted handshakes and refusals by reason.
    */
   stats(): ServerStats {
-    const live = [...this.clients, ...this.closingClients];
-    return this.counters.snapshot(live, this.clients.size, this.limits.pending);
+    return this.counters.snapshot(this.connections.all(), this.clients.size, this.limits.pending);
   }
 
   /**
@@ -190,7 +195,7 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
       config: this.config,
       limits: this.limits,
       closing: this.closing,
-      openConnections: this.clients.size + this.closingClients.size,
+      openConnections: this.connections.size,
     });
     if (!admitted.ok) return this.refuse(socket, admitted);
     this.limits.hold(socket, admitted.client.address);
@@ -222,14 +227,8 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
    */
   close(callback?: (error?: Error) => void): Promise<void> {
     this.closing = true;
-    this.heartbeat.stop();
     if (this.route && this.attachedTo) removeRoute(this.attachedTo, this.route);
-    const waits: Promise<unknown>[] = [];
-    const open = [...this.clients];
-    for (const ws of [...open, ...this.closingClients]) {
-      waits.push(new Promise((resolve) => ws.once('close', resolve)));
-    }
-    for (const ws of open) ws[kCloseUnchecked](CloseCode.GoingAway, 'server shutting down');
+    const waits = [this.connections.closeAll()];
     if (this.standalone) waits.push(this.standalone.close());
     const done = Promise.all(waits).then(() => {
       this.emit('close');
@@ -275,11 +274,10 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
       agreed && offer
         ? new PerMessageDeflate(agreed.params, 'server', offer, this.settings.maxMessageSize)
         : undefined;
-    ws[kConnectionOwner] = this.owner; // one object for all connections, not a listener each
+    this.connections.watch(ws);
     ws[kAttach](socket, upgrade.head, 'server', this.settings, deflate);
-    this.clients.add(ws);
+    this.connections.add(ws);
     this.counters.acceptedOne();
-    this.heartbeat.start();
     this.announce(ws, request, upgrade.callback);
   }
 
@@ -301,32 +299,8 @@ export class WebSocketServer<User = unknown> extends EventEmitter {
     this.emit('connection', ws, request);
   }
 
-  /** Told by each connection as it starts closing and once it has closed. */
-  private readonly owner: ConnectionOwner = {
-    closing: (ws) => {
-      const socket = ws as ServerWebSocket<User>;
-      if (this.clients.delete(socket)) this.closingClients.add(socket);
-      if (this.clients.size === 0) this.heartbeat.stop();
-    },
-    closed: (ws) => {
-      const socket = ws as ServerWebSocket<User>;
-      this.counters.closed(socket);
-      this.clients.delete(socket);
-      this.closingClients.delete(socket);
-      socket.unsubscribeAll();
-      if (this.clients.size === 0) this.heartbeat.stop();
-    },
-  };
-
   /** A listen error (EADDRINUSE, ...): for listening()'s promise and 'error' listeners; unhandled only if neither. */
   private onServerError(error: Error): void {
     if (this.listenerCount('error') > 0 || !this.startObserved) this.emit('error', error);
   }
 }
-
-const SHUTTING_DOWN: Refusal = {
-  ok: false,
-  reason: 'shutting-down',
-  status: 503,
-  body: 'server is shutting down',
-};
