@@ -9,12 +9,14 @@ import {
   checkMilliseconds,
   MAX_TIMER_MS,
 } from '../check-options.js';
-import { WebSocketServer } from '../index.js';
+import { WebSocket, WebSocketServer } from '../index.js';
+import { serveBrowserSdk } from '../messaging/browser-sdk.js';
 import type { Engine } from '../messaging/index.js';
-import { Hub } from '../messaging/index.js';
+import { CloseCodes, Hub } from '../messaging/index.js';
 import { ChatSession } from './chat-session.js';
 import { Coalescer } from './coalescer.js';
 import { Departures } from './departures.js';
+import { DEMO_NAMESPACE, DEMO_NAMESPACE_OPTIONS, publicHubOptions } from './public-hub.js';
 import { Rooms } from './rooms.js';
 
 /**
@@ -131,21 +133,6 @@ export class ChatServer {
       maxRooms: options.maxRooms ?? CHAT_DEFAULTS.maxRooms,
       maxRoomsPerIp: options.maxRoomsPerIp ?? CHAT_DEFAULTS.maxRoomsPerIp,
     });
-    this.hub = new Hub({
-      noServer: true,
-      engine: options.engine,
-      namespaces: {
-        room: {
-          historySize: options.historySize ?? CHAT_DEFAULTS.historySize,
-          historyTtl: options.historyTtl ?? CHAT_DEFAULTS.historyTtl,
-          presence: true,
-          joinLeave: true,
-          // Only the chat's local connections can publish: the hub has no endpoint of its own here.
-          clientPublish: true,
-        },
-      },
-      presenceTtl: options.presenceTtl,
-    });
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.serveAsset(req, res);
     // Slowloris: cut a request head that is not complete within the same deadline
     // standalone servers use (Node's default is 60 s), checked every second (Node: 30 s).
@@ -154,6 +141,28 @@ export class ChatServer {
     this.http = options.tls
       ? https.createServer({ ...limits, ...options.tls }, onRequest)
       : http.createServer(limits, onRequest);
+    this.hub = new Hub({
+      // Raw hub clients at /connection: anonymous, confined to demo:* (public-hub.ts says why).
+      server: this.http,
+      ...publicHubOptions(),
+      websocket: {
+        maxConnections: options.maxConnections ?? CHAT_DEFAULTS.maxConnections,
+        maxConnectionsPerIp: options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
+      },
+      engine: options.engine,
+      namespaces: {
+        room: {
+          historySize: options.historySize ?? CHAT_DEFAULTS.historySize,
+          historyTtl: options.historyTtl ?? CHAT_DEFAULTS.historyTtl,
+          presence: true,
+          joinLeave: true,
+          // Only the chat's local connections can publish (canPublish refuses /connection clients).
+          clientPublish: true,
+        },
+        [DEMO_NAMESPACE]: DEMO_NAMESPACE_OPTIONS,
+      },
+      presenceTtl: options.presenceTtl,
+    });
     this.chat = new WebSocketServer({
       server: this.http,
       path: '/chat',
@@ -183,7 +192,7 @@ export class ChatServer {
   }
 
   async listen(): Promise<AddressInfo> {
-    await this.hub.listening();
+    await this.hub.started; // the engine (e.g. Redis) is up; the hub listens with this.http
     return new Promise((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.options.port ?? 8000, this.options.host, () => {
@@ -196,7 +205,12 @@ export class ChatServer {
   /** Graceful shutdown: 1001 to every client, then stop listening and close the engine. */
   async close(): Promise<void> {
     this.presence.close();
-    const closing = [this.chat.close(), this.echo?.close()];
+    // The hub's /connection clients hold the http server open: told to reconnect (4000) now; the
+    // hub itself (the chat's in-process connections, then the engine) closes after the chat.
+    for (const session of this.hub.sessions.values()) {
+      if (session.ws instanceof WebSocket) session.disconnect(CloseCodes.shutdown, 'server shutting down');
+    }
+    const closing = [this.chat.close(), this.echo?.close(), this.hub.wss.close()];
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections?.();
     await Promise.all(closing);
@@ -205,6 +219,7 @@ export class ChatServer {
   }
 
   private async serveAsset(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (serveBrowserSdk(req, res)) return; // /socketeer-messaging.js, for pages of one's own
     const path = (req.url ?? '/').split('?')[0]!;
     // Health for load balancers (socketeer proxy --health /readyz): alive, and ready = the
     // engine (e.g. Redis) can serve publishes and history.

@@ -7,7 +7,9 @@ export const serveHelp = `Usage: socketeer serve [--port N] [--host H] [--tls-ce
 The chat demo: a web page at / and its WebSocket endpoint at /chat, on one
 port. Open the page in two browser tabs, pick nicknames, and chat. Rooms are
 channels of the messaging hub (in memory): presence, and a history from which
-reconnecting pages recover exactly what they missed.
+reconnecting pages recover exactly what they missed. The hub itself is open
+at /connection (socketeer.v1.json; anonymous, demo:* channels only) with the
+browser SDK at /socketeer-messaging.js, for pages of your own (README).
 
 Options:
   --port N          port to listen on (default 8000)
@@ -97,7 +99,7 @@ export async function runServe(args: string[]): Promise<void> {
   const web = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
   const ws = `${tls ? 'wss' : 'ws'}://${host}:${address.port}`;
   process.stdout.write(
-    `socketeer chat: open ${web}/ (WebSocket endpoint ${ws}/chat${values.echo ? `, echo at ${ws}/echo` : ''})\n`,
+    `socketeer chat: open ${web}/ (WebSocket endpoint ${ws}/chat${values.echo ? `, echo at ${ws}/echo` : ''}; messaging hub ${ws}/connection, SDK ${web}/socketeer-messaging.js)\n`,
   );
   onShutdownSignal(() => chat.close());
 }

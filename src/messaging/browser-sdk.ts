@@ -44,7 +44,8 @@ export function browserSdk(): { body: Buffer; etag: string } {
 /**
  * Answers GET/HEAD of `route` with the bundle (text/javascript, ETag, 304 on a
  * matching If-None-Match; "no-cache" so that pages revalidate after an
- * upgrade). Returns false, touching nothing, for any other request.
+ * upgrade; importable from any origin). Returns false, touching nothing, for
+ * any other request.
  */
 export function serveBrowserSdk(
   req: IncomingMessage,
@@ -61,7 +62,14 @@ export function serveBrowserSdk(
     res.end(`${(error as Error).message}\n`);
     return true;
   }
-  const headers = { etag: sdk.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
+  const headers = {
+    etag: sdk.etag,
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    // Public code, fetched without credentials: a page from any origin (or a file://) may import it
+    // (module scripts are fetched in CORS mode).
+    'access-control-allow-origin': '*',
+  };
   if (req.headers['if-none-match'] === sdk.etag) {
     res.writeHead(304, headers);
     res.end();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { ChatServer } from '../../src/chat/server.js';
 import type { WebSocket as NodeWebSocket } from '../../src/index.js';
 import { serveBrowserSdk } from '../../src/messaging/browser-sdk.js';
 import { PONG_FRAME } from '../../src/messaging/protocol.js';
@@ -226,5 +228,56 @@ describe('messaging browser SDK in Chromium', { skip: missing }, () => {
     assert.deepEqual(state.connecting, ['connect() called'], 'never reconnected');
     assert.equal(beating.hub.sessions.get(clientId), session, 'the same session');
     await page.close();
+  });
+
+  test("README's own page against socketeer serve: the SDK fetched from serve, a board shared by two pages", async () => {
+    // The page exactly as README.md shows it, pointed at this test's server, served from another origin.
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('```html\n<!doctype html><meta charset="utf-8"><title>board</title>');
+    assert.ok(start >= 0, 'README shows the board page');
+    const source = readme.slice(start + '```html\n'.length, readme.indexOf('```', start + 8));
+    const chat = new ChatServer({ port: 0, host: '127.0.0.1' });
+    const { port } = await chat.listen();
+    const html = source.replaceAll('localhost:8000', `127.0.0.1:${port}`);
+    const elsewhere = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html),
+    );
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const pageUrl = `http://localhost:${(elsewhere.address() as AddressInfo).port}/`; // another origin
+    const items = (page: Page) => page.locator('#log li').allTextContents();
+    // The page's module awaits the history before it wires the button.
+    const wired = (page: Page) => page.waitForFunction("document.getElementById('send').onclick !== null");
+    try {
+      const alice = await browser.newPage();
+      await alice.goto(pageUrl);
+      await wired(alice);
+      await alice.fill('#text', 'first');
+      await alice.click('#send');
+      await alice.waitForFunction("document.querySelectorAll('#log li').length === 1");
+      const bob = await browser.newPage();
+      await bob.goto(pageUrl);
+      await wired(bob);
+      await bob.waitForFunction("document.querySelectorAll('#log li').length === 1"); // from history
+      await bob.fill('#text', 'second');
+      await bob.click('#send');
+      for (const page of [alice, bob]) {
+        await page.waitForFunction("document.querySelectorAll('#log li').length === 2");
+        assert.deepEqual(await items(page), ['first', 'second']);
+      }
+      assert.equal(await alice.inputValue('#text'), '', 'cleared once the hub stored it');
+      const stored = await chat.hub.history('demo:board');
+      assert.deepEqual(
+        stored.publications.map((p) => [p.data, p.info?.user]),
+        [
+          ['first', ''],
+          ['second', ''],
+        ],
+      );
+      await alice.close();
+      await bob.close();
+    } finally {
+      elsewhere.close();
+      await chat.close();
+    }
   });
 });
