@@ -20,8 +20,24 @@ export function toEngineError(err: unknown): Error {
   return new EngineUnavailableError(`Redis unavailable: ${message}`, { cause: err });
 }
 
+/** A command waiting for its answer, with the moment its caller stops waiting. */
+interface Waiter {
+  deadline: number;
+  done: boolean;
+  reject: (err: Error) => void;
+}
+
 export class CommandRunner {
   #pending = 0;
+  /**
+   * Commands whose caller still waits, oldest first. Every command gets the same
+   * timeout, so the head always expires first: ONE timer for all of them instead of
+   * a timer (and a node-redis AbortSignal) per command, which cost more CPU than the
+   * rest of a publish's client side.
+   */
+  #waiters: (Waiter | undefined)[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   /** `connection()` returns the live connection or throws EngineUnavailableError (not started, closed). */
   constructor(
@@ -31,55 +47,133 @@ export class CommandRunner {
   ) {}
 
   /** FCALL of one library function; keys[0] routes it on a cluster (all keys share one slot). */
-  async fcall(fn: string, keys: string[], args: string[]): Promise<unknown> {
+  fcall(fn: string, keys: string[], args: string[]): Promise<unknown> {
     const command = ['FCALL', fn, String(keys.length), ...keys, ...args];
-    try {
-      return await this.#send(keys[0]!, command);
-    } catch (err) {
-      // Redis restarted with its memory gone (functions too), or a new cluster node: load and retry once.
-      if (!(err instanceof ErrorReply) || !MISSING_FUNCTION.test(err.message)) throw toEngineError(err);
-      try {
-        await this.connection().loadLibrary(LIBRARY_CODE);
-        return await this.#send(keys[0]!, command);
-      } catch (again) {
-        throw toEngineError(again);
-      }
-    }
+    return this.#send(keys[0]!, command).catch((err) => this.#retryLoaded(err, keys[0]!, command));
   }
 
   /** Any other command, routed by `key`. */
-  async call(key: string, command: string[]): Promise<unknown> {
-    try {
-      return await this.#send(key, command);
-    } catch (err) {
+  call(key: string, command: string[]): Promise<unknown> {
+    return this.#send(key, command).catch((err) => {
       throw toEngineError(err);
+    });
+  }
+
+  /** Redis restarted with its memory gone (functions too), or a new cluster node: load and retry once. */
+  async #retryLoaded(err: unknown, key: string, command: string[]): Promise<unknown> {
+    if (!(err instanceof ErrorReply) || !MISSING_FUNCTION.test(err.message)) throw toEngineError(err);
+    try {
+      await this.connection().loadLibrary(LIBRARY_CODE);
+      return await this.#send(key, command);
+    } catch (again) {
+      throw toEngineError(again);
     }
   }
 
-  async #send(key: string, command: string[]): Promise<unknown> {
-    const connection = this.connection();
-    // node-redis would reject too (disableOfflineQueue); checking first keeps the message plain.
-    if (!connection.commandsReady()) throw new EngineUnavailableError('Redis is not reachable');
-    if (this.#pending >= this.maxPending) {
-      throw new EngineUnavailableError(`more than ${this.maxPending} Redis commands in flight`);
+  #send(key: string, command: string[]): Promise<unknown> {
+    let connection: RedisConnection;
+    try {
+      connection = this.connection();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    // node-redis's own timeout only covers commands not yet written; a written command waits
-    // for its reply however long a hung server takes. So the caller gets its answer (an error)
+    // node-redis would reject too (disableOfflineQueue); checking first keeps the message plain.
+    if (!connection.commandsReady())
+      return Promise.reject(new EngineUnavailableError('Redis is not reachable'));
+    if (this.#pending >= this.maxPending) {
+      return Promise.reject(
+        new EngineUnavailableError(`more than ${this.maxPending} Redis commands in flight`),
+      );
+    }
+    // A written command waits for its reply however long a hung server takes (node-redis
+    // times out only commands not yet written). So the caller gets its answer (an error)
     // after timeoutMs, while the command counts as pending until Redis really answers: the
     // bound on pending commands is the bound on what node-redis holds.
-    this.#pending++;
     let reply: Promise<unknown>;
     try {
       reply = connection.call(key, command);
     } catch (err) {
-      this.#pending--;
-      throw err;
+      return Promise.reject(err);
     }
-    reply.then(
-      () => this.#pending--,
-      () => this.#pending--,
-    );
-    return answerWithin(reply, this.timeoutMs);
+    this.#pending++;
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { deadline: Date.now() + this.timeoutMs, done: false, reject };
+      this.#wait(waiter);
+      reply.then(
+        (value) => {
+          this.#pending--;
+          if (this.#settle(waiter)) resolve(value);
+        },
+        (err) => {
+          this.#pending--;
+          if (this.#settle(waiter)) reject(err);
+        },
+      );
+    });
+  }
+
+  /** Marks an answered command; false when its caller was already told it timed out. */
+  #settle(waiter: Waiter): boolean {
+    if (waiter.done) return false;
+    waiter.done = true;
+    // Replies mostly come in the order sent: drop the answered prefix at once, so the
+    // queue holds about as many entries as there are commands in flight.
+    const waiters = this.#waiters;
+    let head = this.#head;
+    if (waiters[head] !== waiter) return true;
+    while (head < waiters.length && waiters[head]!.done) waiters[head++] = undefined;
+    if (head === waiters.length) {
+      this.#waiters = [];
+      head = 0;
+    } else if (head > 1024 && head * 2 > waiters.length) {
+      this.#waiters = waiters.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+    return true;
+  }
+
+  /** Calls whose caller still waits or that are answered but not yet dropped (for tests). */
+  waitingCalls(): number {
+    return this.#waiters.length - this.#head;
+  }
+
+  #wait(waiter: Waiter): void {
+    this.#waiters.push(waiter);
+    if (!this.#timer) this.#arm(this.timeoutMs);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => this.#expire(), Math.max(1, ms));
+    // A waiting call has a live socket keeping the process up; the timer alone need not.
+    this.#timer.unref();
+  }
+
+  /** Rejects the waiters past their deadline (the answered ones are skipped). */
+  #expire(): void {
+    this.#timer = undefined;
+    const now = Date.now();
+    const waiters = this.#waiters;
+    let head = this.#head;
+    for (; head < waiters.length; head++) {
+      const waiter = waiters[head]!;
+      if (!waiter.done) {
+        if (waiter.deadline > now) break;
+        waiter.done = true;
+        waiter.reject(
+          new EngineUnavailableError(`Redis did not answer within ${this.timeoutMs} ms (timeout)`),
+        );
+      }
+      waiters[head] = undefined;
+    }
+    if (head === waiters.length) {
+      this.#waiters = [];
+      this.#head = 0;
+      return;
+    }
+    this.#waiters = waiters.slice(head);
+    this.#head = 0;
+    this.#arm(this.#waiters[0]!.deadline - now);
   }
 }
 

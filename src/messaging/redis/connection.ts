@@ -47,6 +47,14 @@ export interface RedisConnection {
   unsubscribe(pubsub: string, sharded: boolean, listener: FeedListener): Promise<void>;
 }
 
+/**
+ * The engine's calls go without node-redis's per-command timeout (an AbortSignal and a
+ * timer per command, a large share of a publish's client-side CPU): the engine's
+ * CommandRunner times them all out with one timer. Other commands (PING, SUBSCRIBE,
+ * FUNCTION LOAD) keep node-redis's timeout.
+ */
+const UNTIMED = { timeout: 0 };
+
 /** Exponential backoff with full jitter, capped. */
 function reconnectStrategy(maxDelayMs: number) {
   return (retries: number) =>
@@ -124,7 +132,7 @@ function standaloneConnection(settings: ConnectionSettings, events: ConnectionEv
     },
     commandsReady: () => commands.isReady,
     feedReady: () => subscriber.isReady,
-    call: (_key, args) => commands.sendCommand(args, { timeout: settings.commandTimeoutMs }),
+    call: (_key, args) => commands.sendCommand(args, UNTIMED),
     async loadLibrary(code) {
       await commands.sendCommand(['FUNCTION', 'LOAD', 'REPLACE', code]);
     },
@@ -193,7 +201,7 @@ function clusterConnection(settings: ConnectionSettings, events: ConnectionEvent
     },
     commandsReady: ready,
     feedReady: ready,
-    call: (key, args) => cluster.sendCommand(key, false, args, { timeout: settings.commandTimeoutMs }),
+    call: (key, args) => cluster.sendCommand(key, false, args, UNTIMED),
     async loadLibrary(code) {
       for (const master of cluster.masters) {
         const client = await cluster.nodeClient(master);
