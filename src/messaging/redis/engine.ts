@@ -305,6 +305,17 @@ export class RedisEngine implements Engine {
   }
 }
 
+/** Random bytes drawn in bulk: a candidate epoch goes with every publish and history call. */
+const EPOCH_BYTES = 6;
+let epochPool = Buffer.alloc(0);
+let epochAt = 0;
+
+/** A fresh random candidate epoch (12 hex digits); Redis keeps it only when it starts or rotates one. */
 function newEpoch(): string {
-  return randomBytes(6).toString('hex');
+  if (epochAt + EPOCH_BYTES > epochPool.length) {
+    epochPool = randomBytes(EPOCH_BYTES * 512);
+    epochAt = 0;
+  }
+  epochAt += EPOCH_BYTES;
+  return epochPool.toString('hex', epochAt - EPOCH_BYTES, epochAt);
 }
