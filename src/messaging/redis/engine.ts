@@ -66,6 +66,7 @@ export class RedisEngine implements Engine {
       this.#commands,
       (channel) => this.#keys(channel),
       this.#options.sharded,
+      !this.#options.cluster,
     );
   }
 

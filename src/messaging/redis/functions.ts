@@ -44,7 +44,7 @@
  *   j\n<client info JSON>       l\n<client info JSON>
  */
 
-export const LIBRARY_VERSION = 1;
+export const LIBRARY_VERSION = 2;
 export const LIBRARY_NAME = `socketeer_v${LIBRARY_VERSION}`;
 
 export const Fn = {
@@ -243,8 +243,14 @@ local function presence_stats(keys, args)
   return {#values, count}
 end
 
+-- KEYS: hash1, zset1, hash2, zset2, ... (several channels: one server only)
+-- ARGV: '1' = SPUBLISH, pub/sub channel 1, pub/sub channel 2, ...
 local function presence_sweep(keys, args)
-  return sweep(keys[1], keys[2], args[1], args[2])
+  local removed = 0
+  for i = 2, #args do
+    removed = removed + sweep(keys[2 * i - 3], keys[2 * i - 2], args[i], args[1])
+  end
+  return removed
 end
 
 redis.register_function('${Fn.publish}', publish)

@@ -12,6 +12,9 @@ import type { CommandRunner } from './commands.js';
 import { Fn } from './functions.js';
 import { type ChannelKeys, decodePresenceValue, encodePresenceEvent, encodePresenceValue } from './keys.js';
 
+/** Channels per sweep call (bounded work per call on the server). */
+const SWEEP_CHANNELS = 200;
+
 export class RedisPresence {
   /** Entries this node added (removed, with their leaves, on close). */
   readonly #own = new Map<string, Map<string, ClientInfo>>();
@@ -20,6 +23,8 @@ export class RedisPresence {
     private readonly commands: CommandRunner,
     private readonly keysOf: (channel: string) => ChannelKeys,
     private readonly sharded: boolean,
+    /** One server (not a cluster): a call may touch the keys of many channels. */
+    private readonly batched: boolean,
   ) {}
 
   /** A join or leave to every node subscribed to the channel. */
@@ -73,14 +78,38 @@ export class RedisPresence {
     return { clients: Number(reply[0]), users: Number(reply[1]) };
   }
 
-  /** Removes expired leases (of dead nodes) in these channels, publishing their leaves. */
+  /**
+   * Removes expired leases (of dead nodes) in these channels, publishing their leaves.
+   * Every subscribed channel is swept every presenceSweepMs, whether or not it has
+   * presence (the engine does not know): on one server, SWEEP_CHANNELS channels per
+   * function call instead of one call (one round trip, one reply) per channel. On a
+   * cluster every call must stay in one hash slot: one call per channel.
+   */
   sweep(channels: Iterable<string>): void {
-    for (const channel of channels) {
-      const keys = this.keysOf(channel);
-      this.commands
-        .fcall(Fn.presenceSweep, [keys.presence, keys.presenceLeases], this.#feedArgs(keys))
-        .catch(() => {}); // the next sweep tries again
+    if (!this.batched) {
+      for (const channel of channels) this.#sweepCall([channel]);
+      return;
     }
+    let batch: string[] = [];
+    for (const channel of channels) {
+      batch.push(channel);
+      if (batch.length === SWEEP_CHANNELS) {
+        this.#sweepCall(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) this.#sweepCall(batch);
+  }
+
+  #sweepCall(channels: string[]): void {
+    const keys: string[] = [];
+    const args: string[] = [this.sharded ? '1' : '0'];
+    for (const channel of channels) {
+      const k = this.keysOf(channel);
+      keys.push(k.presence, k.presenceLeases);
+      args.push(k.pubsub);
+    }
+    this.commands.fcall(Fn.presenceSweep, keys, args).catch(() => {}); // the next sweep tries again
   }
 
   /** Removes every entry this node added and tells the other nodes (best effort, bounded by timeouts). */
