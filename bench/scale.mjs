@@ -9,6 +9,7 @@
 //
 //   npm run bench:scale
 //   SCALE_RUNS=1 SCALE_SECONDS=3 SCALE_SUBSCRIBERS=2000 SCALE_ONLY=hot,failover npm run bench:scale
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 // The tests' redis-server starter (built by `npm run build`): a free port, no persistence.
@@ -23,6 +24,8 @@ const HOT_SUBSCRIBERS = Number(process.env.SCALE_SUBSCRIBERS ?? 10_000);
 const only = process.env.SCALE_ONLY?.split(',');
 const SERVER_CORE = process.env.BENCH_SERVER_CORE ?? '0';
 const LOAD_CORE = process.env.BENCH_LOAD_CORE ?? '1';
+// SCALE_REDIS_STATS=1: Redis's per-command counts and µs for every measurement (to stderr).
+const REDIS_STATS = process.env.SCALE_REDIS_STATS === '1';
 
 const SCENARIOS = [
   {
@@ -41,10 +44,12 @@ const SCENARIOS = [
     failover: { channels: 100, subsPerChannel: 10, ratePerSecond: 2, killAfterMs: 2000, afterKillMs: 4000 },
   },
 ].filter((s) => !only || only.includes(s.id));
+// SCALE_SERVERS=socketeer measures one side only (A/B comparisons of socketeer builds).
+const onlyServers = process.env.SCALE_SERVERS?.split(',');
 const SERVERS = [
   { kind: 'socketeer', script: 'hub', name: 'socketeer hub x2 (Redis engine)' },
   { kind: 'socketio', script: 'socketio', name: 'Socket.IO 4.8 x2 + redis-adapter 8.3.0' },
-];
+].filter((s) => !onlyServers || onlyServers.includes(s.kind));
 
 const teardown = [];
 const redis = await startRedis({ after: (fn) => teardown.push(fn) }, ['--maxclients', '10000'], {
@@ -72,6 +77,7 @@ try {
             // Fresh channels for every measurement: offsets start at 1.
             prefix: `r${run}${scenario.id}${Date.now().toString(36)}`,
           };
+          if (REDIS_STATS) redisCli('CONFIG', 'RESETSTAT');
           const result = scenario.failover
             ? await runLoad(LOAD_CORE, { ...common, ...scenario.failover }, 'failover-load.mjs')
             : await runLoad(LOAD_CORE, {
@@ -80,6 +86,7 @@ try {
                 warmupMs: 1000,
                 durationMs: SECONDS * 1000,
               });
+          if (REDIS_STATS) process.stderr.write(`\n${redisCli('INFO', 'commandstats')}`);
           raw[scenario.id][server.kind].push(result);
           if (!result.ok) failed++;
           process.stderr.write(`${result.ok ? '' : 'FAILED '}${describe(result)}\n`);
@@ -95,6 +102,11 @@ try {
   }
 } finally {
   for (const stop of teardown) await stop();
+}
+
+function redisCli(...args) {
+  const port = new URL(redis.url).port;
+  return execFileSync('redis-cli', ['-p', port, ...args], { encoding: 'utf8' });
 }
 
 function describe(r) {
@@ -134,8 +146,8 @@ const results = SCENARIOS.map((scenario) => {
           runs,
         };
   }
-  const a = servers.socketeer.deliveriesPerSecond?.median;
-  const b = servers.socketio.deliveriesPerSecond?.median;
+  const a = servers.socketeer?.deliveriesPerSecond?.median;
+  const b = servers.socketio?.deliveriesPerSecond?.median;
   return { id: scenario.id, title: scenario.title, servers, ratio: a && b ? a / b : null };
 });
 

@@ -5,10 +5,14 @@ import { startPinned, withTimeout } from './processes.mjs';
 
 const here = (p) => new URL(`../${p}`, import.meta.url).pathname;
 
+// Extra node flags for the servers under test, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const SERVER_NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+
 /** servers/<name>.mjs on `core`; resolves to {port, child, stop()}. */
 export async function startServer(name, core, options = {}) {
   const { child, next } = startPinned(core, [
     process.execPath,
+    ...SERVER_NODE_ARGS,
     here(`servers/${name}.mjs`),
     JSON.stringify(options),
   ]);
@@ -19,6 +23,14 @@ export async function startServer(name, core, options = {}) {
     child,
     exited,
     async stop() {
+      // With extra flags (a profiler) exit normally so it writes its output; SIGKILL if that hangs.
+      if (SERVER_NODE_ARGS.length && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+        return;
+      }
       child.kill('SIGKILL');
       await exited;
     },
