@@ -33,12 +33,17 @@ function delivered(sub, seq) {
 async function open(sub, port, since) {
   sub.client = await protocol.subscriber(port, channelName(sub.channel), (seq) => delivered(sub, seq), {
     since,
+    onOpen: () => {
+      if (since !== undefined || sub.moved) sub.openedAt = performance.now();
+    },
     onSubscribed: (result) => {
       sub.epoch = result.epoch;
       if (since) sub.recovered = result.recovered;
     },
     onClose: () => {
-      if (killedAt !== null && !sub.moved) reconnect(sub);
+      if (killedAt === null || sub.moved) return;
+      sub.closedAt = performance.now();
+      reconnect(sub);
     },
   });
 }
@@ -57,7 +62,15 @@ async function reconnect(sub) {
 for (let start = 0; start < channels * subsPerChannel; start += 200) {
   const jobs = [];
   for (let i = start; i < Math.min(channels * subsPerChannel, start + 200); i++) {
-    const sub = { channel: i % channels, node: i % 2, last: 0, count: 0, missed: 0, moved: false };
+    // The k-th member of every room on node k % 2: each room spans both nodes, as behind a balancer.
+    const sub = {
+      channel: i % channels,
+      node: Math.floor(i / channels) % 2,
+      last: 0,
+      count: 0,
+      missed: 0,
+      moved: false,
+    };
     subscribers.push(sub);
     jobs.push(open(sub, ports[sub.node]));
   }
@@ -100,6 +113,22 @@ while (!settled() && performance.now() < deadline) await new Promise((r) => setT
 const moved = subscribers.filter((s) => s.node === 1);
 const rejoined = moved.filter((s) => s.rejoinedAt !== undefined);
 const catchUp = rejoined.length ? Math.max(...rejoined.map((s) => s.rejoinedAt - killedAt)) / 1000 : null;
+// Where the catch-up time goes: noticing the kill, the new WebSocket, the resubscribe (with recovery).
+const phase = (pick) => {
+  const values = rejoined
+    .map(pick)
+    .filter((v) => Number.isFinite(v))
+    .sort((a, b) => a - b);
+  if (!values.length) return null;
+  const at = (q) => Math.round(values[Math.min(values.length - 1, Math.floor(q * values.length))]) / 1000;
+  return { p50: at(0.5), max: at(1) };
+};
+const phases = {
+  closeSeen: phase((s) => s.closedAt - killedAt),
+  reconnected: phase((s) => s.openedAt - killedAt),
+  subscribed: phase((s) => s.rejoinedAt - killedAt),
+  resubscribe: phase((s) => s.rejoinedAt - s.openedAt),
+};
 let lost = 0;
 for (const sub of subscribers) lost += published[sub.channel] - sub.count;
 const lostClients = subscribers.filter((s) => s.count < published[s.channel]).length;
@@ -116,6 +145,7 @@ process.stdout.write(
     movedClients: moved.length,
     rejoinedClients: rejoined.length,
     catchUpSeconds: catchUp,
+    phases,
     published: published.reduce((a, b) => a + b, 0),
     lostDeliveries: lost,
     lostClients,

@@ -66,7 +66,10 @@ const connectStart = performance.now();
 await inBatches(channels * subsPerChannel, 200, async (i) => {
   const sub = { channel: i % channels, last: 0, count: 0, client: null };
   subscribers.push(sub);
-  sub.client = await protocol.subscriber(ports[i % ports.length], channelName(sub.channel), (seq, t) =>
+  // With several nodes the k-th member of every channel goes to node k % nodes: each channel
+  // spans the nodes, as clients behind a balancer would (i % nodes would put a whole channel on one).
+  const node = Math.floor(i / channels) % ports.length;
+  sub.client = await protocol.subscriber(ports[node], channelName(sub.channel), (seq, t) =>
     delivered(sub, seq, t),
   );
 });

@@ -25,7 +25,7 @@ function once() {
  * subscribed; seq is the publication's offset. opts.since recovers from a position.
  */
 export const socketeer = {
-  async subscriber(port, channel, onDelivery, { since, onClose, onSubscribed } = {}) {
+  async subscriber(port, channel, onDelivery, { since, onClose, onSubscribed, onOpen } = {}) {
     const ready = once();
     const client = await openRaw(port, '/', {
       protocol: 'socketeer.v1.json',
@@ -49,6 +49,7 @@ export const socketeer = {
         }
       },
     });
+    onOpen?.();
     const subs = { [channel]: since ? { since } : {} };
     client.sendText(JSON.stringify({ id: 1, cmd: 'connect', params: { subs } }));
     await ready.promise;
@@ -88,7 +89,7 @@ export const socketeer = {
 
 /** Socket.IO 4 (websocket transport, rooms); seq is the publisher's per-room counter. */
 export const socketio = {
-  async subscriber(port, channel, onDelivery, { onClose } = {}) {
+  async subscriber(port, channel, onDelivery, { onClose, onOpen } = {}) {
     const ready = once();
     const client = await openRaw(port, '/socket.io/?EIO=4&transport=websocket', {
       onClose: () => {
@@ -102,8 +103,10 @@ export const socketio = {
         }
         const text = payload.toString();
         if (text === '2') client.sendText('3');
-        else if (text[0] === '0') client.sendText('40');
-        else if (text.startsWith('40')) client.sendText(`421["join","${channel}"]`);
+        else if (text[0] === '0') {
+          onOpen?.();
+          client.sendText('40');
+        } else if (text.startsWith('40')) client.sendText(`421["join","${channel}"]`);
         else if (text.startsWith('431')) ready.resolve();
         else if (text.startsWith('44')) ready.reject(new Error(`connect refused: ${text}`));
       },
