@@ -92,6 +92,47 @@ describe('PreparedMessage and sendPrepared', () => {
     await server.close();
   });
 
+  test('concat: several messages in one sendPrepared, received as separate messages in order', async () => {
+    const { server, clients, accepted } = await connected(2);
+    const parts = [
+      new PreparedMessage('first'),
+      new PreparedMessage(Buffer.from([7, 8])),
+      new PreparedMessage('z'.repeat(70 * 1024)), // header and payload kept apart (> 16 KiB)
+      new PreparedMessage('last'),
+    ];
+    const batch = PreparedMessage.concat(parts);
+    assert.equal(batch.messageCount, 4);
+    assert.equal(
+      batch.byteLength,
+      parts.reduce((sum, p) => sum + p.byteLength, 0),
+    );
+    assert.equal(batch.binary, false, 'binary only when every part is');
+    assert.equal(PreparedMessage.concat([parts[0]!]), parts[0], 'one message is itself');
+    assert.equal(PreparedMessage.concat([batch, parts[0]!]).messageCount, 5, 'batches nest');
+    const received = clients.map((ws) => collect(ws, 6));
+    accepted.forEach((ws, i) => {
+      ws.send(`own ${i}`);
+      ws.sendPrepared(batch);
+      ws.send(`after ${i}`);
+    });
+    const results = await Promise.all(received);
+    results.forEach((got, i) => {
+      assert.deepEqual(got, [
+        [`own ${i}`, false],
+        ['first', false],
+        [Buffer.from([7, 8]), true],
+        ['z'.repeat(70 * 1024), false],
+        ['last', false],
+        [`after ${i}`, false],
+      ]);
+    });
+    assert.throws(() => PreparedMessage.concat([]), TypeError);
+    assert.throws(() => PreparedMessage.concat(['x' as unknown as PreparedMessage]), TypeError);
+    assert.throws(() => PreparedMessage.concat('x' as unknown as PreparedMessage[]), TypeError);
+    for (const ws of clients) ws.close();
+    await server.close();
+  });
+
   test('refuses what it cannot send: not a PreparedMessage, a closed connection, a client connection', async () => {
     const { server, clients, accepted } = await connected(1);
     assert.throws(() => new PreparedMessage('x', { binary: 'yes' as unknown as boolean }), TypeError);
