@@ -16,6 +16,8 @@ export interface SessionSocket {
   /** Bytes sent / received so far (network connections): the heartbeat watches them. */
   readonly bytesSent?: number;
   readonly bytesReceived?: number;
+  /** Negotiated WebSocket extensions ('' or absent: none). */
+  readonly extensions?: string;
   send(data: string | Buffer, options: { binary: boolean }): boolean;
   /** Send bytes framed once for many connections (WebSockets have it; local connections take `send`). */
   sendPrepared?(message: PreparedMessage): boolean;

@@ -10,7 +10,6 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { PreparedMessage } from '../index.js';
 import { badRequest, parseCommand } from './commands.js';
 import type { HubContext, Identity, SessionLike } from './context.js';
 import {
@@ -30,11 +29,15 @@ import { SessionChannels } from './session-channels.js';
 import { executeCommand } from './session-commands.js';
 import { SessionCredential } from './session-credential.js';
 import { heartbeatOf } from './session-heartbeat.js';
+import { type OutboundMessage, Outbox } from './session-outbox.js';
 import { connectFailureCode, encodePub, preparePub, RateLimit, toErrorBody } from './session-parts.js';
 import { OPEN, type SessionSocket } from './session-socket.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
 
 export type { SessionSocket } from './session-socket.js';
+
+/** Bytes queued (outbox and socket) above which a paged recovery waits (writable()) before queueing more. */
+const OUTBOX_HIGH_WATER = 64 * 1024;
 
 export class Session implements SubscriptionOwner, SessionLike {
   /** This connection's unique id (the protocol's `client`). */
@@ -52,6 +55,14 @@ export class Session implements SubscriptionOwner, SessionLike {
   private readonly rateLimit: RateLimit;
   private inFlight = 0;
   private badCommands = 0;
+  /** Everything this session writes waits here until the event-loop iteration ends (session-outbox.ts). */
+  private readonly outbox = new Outbox({
+    writeNow: (message) => {
+      this.writeNow(message);
+    },
+    // Without permessage-deflate a text message is the same bytes framed by send() or prepared.
+    textAsPrepared: () => !this.ws.extensions,
+  });
 
   /**
    * The creator feeds the connection's events to onMessage() and onClose().
@@ -100,6 +111,8 @@ export class Session implements SubscriptionOwner, SessionLike {
     if (this.state === 'closed') return;
     const text = reason.length > 100 ? `${reason.slice(0, 100)}...` : reason;
     if (this.ws.readyState === OPEN) {
+      // What is queued goes first, then the advice, then the Close frame.
+      this.outbox.flush();
       const push: Push = { push: 'disconnect', code, reason: text, reconnect: shouldReconnect(code) };
       this.ws.send(JSON.stringify(push), { binary: false });
       this.ws.close(code, text);
@@ -122,7 +135,7 @@ export class Session implements SubscriptionOwner, SessionLike {
 
   writable(): Promise<void> {
     if (this.state === 'closed') return Promise.reject(new Error('connection closed'));
-    return this.ws.drained();
+    return this.outbox.flushed().then(() => this.ws.drained());
   }
 
   lostSync(subscription: Subscription, reason: string): void {
@@ -146,16 +159,25 @@ export class Session implements SubscriptionOwner, SessionLike {
    * of being allowed to hold memory or slow the publishers (the cap is on
    * accumulation: one message may go on top of a buffer below it).
    */
-  write(data: string | Buffer | PreparedMessage): boolean {
+  write(data: OutboundMessage): boolean {
     if (this.state === 'closed' || this.ws.readyState !== OPEN) return false;
     const buffered = this.ws.bufferedAmount;
-    if (buffered >= this.ctx.settings.maxOutboundBytes) {
+    if (buffered + this.outbox.bytes >= this.ctx.settings.maxOutboundBytes) {
       this.disconnect(
         CloseCodes.slowConsumer,
         `slow consumer: more than ${this.ctx.settings.maxOutboundBytes} bytes queued`,
       );
       return false;
     }
+    // In-process connections take each message at once: there is no write to save.
+    if (!this.ws.sendPrepared) return this.writeNow(data);
+    this.outbox.push(data);
+    return buffered + this.outbox.bytes < OUTBOX_HIGH_WATER;
+  }
+
+  /** The outbox hands its messages over here, in order. */
+  private writeNow(data: OutboundMessage): boolean {
+    if (this.ws.readyState !== OPEN) return false;
     if (typeof data === 'string' || Buffer.isBuffer(data)) return this.ws.send(data, { binary: false });
     return this.ws.sendPrepared!(data);
   }
@@ -299,6 +321,7 @@ export class Session implements SubscriptionOwner, SessionLike {
   private release(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.outbox.close();
     clearTimeout(this.connectTimer);
     this.credential.release();
     heartbeatOf(this.ctx, this.ws)?.remove(this);

@@ -1,0 +1,181 @@
+/**
+ * A session's outbound messages wait here until the end of the event-loop
+ * iteration, then leave together: one socket write per connection however
+ * many publications, replies and pushes it got meanwhile.
+ *
+ * Why: a fan-out costs one write syscall per subscriber, and on loopback TCP
+ * that syscall (with the receiver's wakeup) is most of the CPU a delivery
+ * costs. Messages are cheap to hold (a live publication is one PreparedMessage
+ * shared by every subscriber), so holding them until every input read in
+ * this iteration was handled lets several publications to one connection
+ * share one write.
+ *
+ * One Flusher per process walks the outboxes that have something, in the
+ * order they got it, in slices of about SLICE_MS: between slices the event
+ * loop reads input again, so a fan-out to 10,000 connections never stalls
+ * the process, and publications that arrive during a long fan-out join the
+ * outboxes not written yet. The busier the server, the more each write
+ * carries; an idle server writes at the end of the iteration that produced
+ * the message (setImmediate), adding no timer delay.
+ *
+ * Order per connection is kept: everything a session writes goes through its
+ * outbox while the outbox holds anything.
+ */
+
+import { performance } from 'node:perf_hooks';
+import { PreparedMessage } from '../index.js';
+
+export type OutboundMessage = string | Buffer | PreparedMessage;
+
+/** Where an outbox writes (a session's socket). */
+export interface OutboxTarget {
+  /** Write one message now. */
+  writeNow(message: OutboundMessage): void;
+  /**
+   * Whether a text message may be framed as a PreparedMessage and so join a
+   * batch (false with permessage-deflate: send() may compress it).
+   */
+  textAsPrepared(): boolean;
+}
+
+/** How long one flush slice may write before the event loop gets to read input again. */
+const SLICE_MS = 4;
+/** Outboxes written between two looks at the clock. */
+const CLOCK_EVERY = 64;
+
+class Flusher {
+  private queue: Outbox[] = [];
+  private head = 0;
+  private scheduled = false;
+
+  schedule(outbox: Outbox): void {
+    this.queue.push(outbox);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    const deadline = performance.now() + SLICE_MS;
+    const queue = this.queue;
+    let written = 0;
+    while (this.head < queue.length) {
+      const outbox = queue[this.head]!;
+      queue[this.head++] = undefined as unknown as Outbox; // let a closed session's outbox go
+      outbox.flush();
+      if (++written % CLOCK_EVERY === 0 && performance.now() >= deadline) break;
+    }
+    if (this.head < queue.length) {
+      // Outboxes scheduled during this slice are behind the head: continue after reading input.
+      if (this.head >= 4096 && this.head * 2 >= queue.length) {
+        this.queue = queue.slice(this.head);
+        this.head = 0;
+      }
+      setImmediate(this.run);
+      return;
+    }
+    this.queue = [];
+    this.head = 0;
+    this.scheduled = false;
+  };
+}
+
+const flusher = new Flusher();
+
+export class Outbox {
+  private messages: OutboundMessage[] = [];
+  /** Bytes waiting here (part of what counts against the slow-consumer bound). */
+  bytes = 0;
+  private flushedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private closed = false;
+
+  constructor(private readonly target: OutboxTarget) {}
+
+  get size(): number {
+    return this.messages.length;
+  }
+
+  /** Queue a message (written with the others at the end of the event-loop iteration). */
+  push(message: OutboundMessage): void {
+    if (this.closed) return;
+    if (this.messages.length === 0) flusher.schedule(this);
+    this.messages.push(message);
+    this.bytes += sizeOf(message);
+  }
+
+  /** Write everything queued, in order (the flusher's slice, or a disconnect that must go last). */
+  flush(): void {
+    const messages = this.messages;
+    if (messages.length === 0) return;
+    this.messages = [];
+    this.bytes = 0;
+    if (messages.length === 1) this.target.writeNow(messages[0]!);
+    else this.writeBatched(messages);
+    const waiters = this.flushedWaiters;
+    this.flushedWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Consecutive messages that can be prepared go as one PreparedMessage.concat: one write. */
+  private writeBatched(messages: OutboundMessage[]): void {
+    if (messages.every((m) => m instanceof PreparedMessage)) {
+      return this.target.writeNow(sharedBatch(messages as PreparedMessage[]));
+    }
+    const textAsPrepared = this.target.textAsPrepared();
+    let run: PreparedMessage[] = [];
+    for (const message of messages) {
+      if (message instanceof PreparedMessage) run.push(message);
+      else if (textAsPrepared) run.push(new PreparedMessage(message, { binary: false }));
+      else {
+        if (run.length > 0) this.target.writeNow(PreparedMessage.concat(run));
+        run = [];
+        this.target.writeNow(message);
+      }
+    }
+    if (run.length > 0) this.target.writeNow(PreparedMessage.concat(run));
+  }
+
+  /** Resolves once what is queued now has been handed to the connection; rejects if it closes first. */
+  flushed(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('connection closed'));
+    if (this.messages.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.flushedWaiters.push({ resolve, reject }));
+  }
+
+  /** The connection closed: drop what waits (the client recovers it from history) and fail waiters. */
+  close(): void {
+    this.closed = true;
+    this.messages = [];
+    this.bytes = 0;
+    const waiters = this.flushedWaiters;
+    this.flushedWaiters = [];
+    for (const waiter of waiters) waiter.reject(new Error('connection closed'));
+  }
+}
+
+/**
+ * Publications as one PreparedMessage. A fan-out leaves the same publications
+ * waiting for most of its subscribers, in the same order, and the flusher
+ * walks those subscribers one after the other: the last batch is reused when
+ * the next outbox holds the same messages, so they share one buffer too.
+ */
+let lastParts: PreparedMessage[] = [];
+let lastBatch: PreparedMessage | undefined;
+
+function sharedBatch(messages: PreparedMessage[]): PreparedMessage {
+  if (lastBatch && sameMessages(messages, lastParts)) return lastBatch;
+  lastParts = messages;
+  lastBatch = PreparedMessage.concat(messages);
+  return lastBatch;
+}
+
+function sameMessages(a: PreparedMessage[], b: PreparedMessage[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sizeOf(message: OutboundMessage): number {
+  if (typeof message === 'string') return Buffer.byteLength(message);
+  return message.byteLength;
+}
