@@ -104,18 +104,27 @@ function pump() {
   }
 }
 
-// CPU seconds used so far by the server processes (utime + stime from /proc) and by us:
-// the CPU cost per delivery does not depend on how busy the rest of the machine is.
-function serverCpuSeconds() {
-  let ticks = 0;
-  for (const pid of config.cpuPids ?? config.serverPids ?? []) {
+// What the server processes used so far: CPU seconds (utime, stime from /proc/<pid>/stat)
+// and read/write syscalls (syscr, syscw from /proc/<pid>/io: read/readv, write/writev).
+// CPU per delivery does not depend on how busy the rest of the machine is; syscalls
+// per delivery say how many deliveries one write carries.
+function usage(pids) {
+  const total = { user: 0, system: 0, reads: 0, writes: 0 };
+  for (const pid of pids) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      total.user += Number(fields[11]) / 100; // USER_HZ
+      total.system += Number(fields[12]) / 100;
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      total.reads += Number(/syscr: (\d+)/.exec(io)[1]);
+      total.writes += Number(/syscw: (\d+)/.exec(io)[1]);
     } catch {}
   }
-  return ticks / 100; // USER_HZ
+  return total;
 }
+const since = (now, before) => Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - before[k]]));
+const serverPids = config.cpuPids ?? config.serverPids ?? [];
+
 let cpuAtStart;
 let cpuAtEnd;
 const done = new Promise((resolve) => {
@@ -123,12 +132,11 @@ const done = new Promise((resolve) => {
   pump();
   setTimeout(() => {
     measuring = true;
-    cpuAtStart = { server: serverCpuSeconds(), load: process.cpuUsage(), wall: performance.now() };
+    cpuAtStart = { server: usage(serverPids), load: usage(['self']), wall: performance.now() };
     setTimeout(() => {
-      const load = process.cpuUsage(cpuAtStart.load);
       cpuAtEnd = {
-        server: serverCpuSeconds() - cpuAtStart.server,
-        load: (load.user + load.system) / 1e6,
+        server: since(usage(serverPids), cpuAtStart.server),
+        load: since(usage(['self']), cpuAtStart.load),
         wall: (performance.now() - cpuAtStart.wall) / 1000,
       };
       measuring = false;
@@ -142,6 +150,7 @@ await done;
 const drainDeadline = performance.now() + (config.drainMs ?? 30_000);
 while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
 
+const perDelivery = (seconds, scale) => (measuredDeliveries ? (seconds * scale) / measuredDeliveries : null);
 let published = 0;
 for (const s of channelState) published += s.published;
 let lost = 0;
@@ -160,11 +169,18 @@ process.stdout.write(
     publishFailures: failures.length,
     firstFailure: failures[0],
     connectSeconds,
-    // CPU µs per delivery in the measured window, and the share of a core each side got.
-    serverCpuUsPerDelivery: measuredDeliveries ? (cpuAtEnd.server * 1e6) / measuredDeliveries : null,
-    loadCpuUsPerDelivery: measuredDeliveries ? (cpuAtEnd.load * 1e6) / measuredDeliveries : null,
-    serverCoreShare: cpuAtEnd.server / cpuAtEnd.wall,
-    loadCoreShare: cpuAtEnd.load / cpuAtEnd.wall,
+    // In the measured window: CPU µs per delivery (server: user + system, and system alone),
+    // the share of a core each side got, and deliveries per server write / generator read
+    // syscall (above 1: several deliveries left in one write).
+    serverCpuUsPerDelivery: perDelivery(cpuAtEnd.server.user + cpuAtEnd.server.system, 1e6),
+    serverSystemUsPerDelivery: perDelivery(cpuAtEnd.server.system, 1e6),
+    loadCpuUsPerDelivery: perDelivery(cpuAtEnd.load.user + cpuAtEnd.load.system, 1e6),
+    loadSystemUsPerDelivery: perDelivery(cpuAtEnd.load.system, 1e6),
+    serverCoreShare: (cpuAtEnd.server.user + cpuAtEnd.server.system) / cpuAtEnd.wall,
+    loadCoreShare: (cpuAtEnd.load.user + cpuAtEnd.load.system) / cpuAtEnd.wall,
+    deliveriesPerServerWrite: cpuAtEnd.server.writes ? measuredDeliveries / cpuAtEnd.server.writes : null,
+    deliveriesPerServerRead: cpuAtEnd.server.reads ? measuredDeliveries / cpuAtEnd.server.reads : null,
+    deliveriesPerLoadRead: cpuAtEnd.load.reads ? measuredDeliveries / cpuAtEnd.load.reads : null,
   })}\n`,
 );
 for (const sub of subscribers) sub.client.close();

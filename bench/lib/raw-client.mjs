@@ -1,11 +1,15 @@
 // A minimal WebSocket client for the fan-out load generator: a TCP socket, a
 // pre-built handshake, masked text frames out, unmasked frames in, parsed in
-// place. No per-message allocation beyond the payload view, so one generator
-// core can take the deliveries of 10,000 subscribers.
+// place. Sockets read into one shared buffer (net's `onread`: no allocation and
+// no stream machinery per read) and payloads are views into it, so one
+// generator core can take the deliveries of 10,000 subscribers. onMessage must
+// therefore use its payload before returning (copy what it keeps).
 import { connect } from 'node:net';
 import { handshakeRequest, maskedFrame } from './frames.mjs';
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+// Every socket reads into this: reads are handled one at a time, each before the next.
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 /**
  * Open a WebSocket to 127.0.0.1:port at `path`; resolves once the 101 arrived.
@@ -19,7 +23,12 @@ export function openRaw(port, path, { protocol, onMessage, onClose }) {
       const text = request.toString().replace(/\r\n\r\n$/, `\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
       head = Buffer.from(text);
     }
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (nread, buffer) => onChunk(buffer.subarray(0, nread)) },
+    });
     let buffered = null;
     let open = false;
     let closed = false;
@@ -44,13 +53,13 @@ export function openRaw(port, path, { protocol, onMessage, onClose }) {
     socket.on('error', () => {});
     socket.on('close', finish);
     socket.on('connect', () => socket.write(head));
-    socket.on('data', (chunk) => {
+    function onChunk(chunk) {
       let data = buffered ? Buffer.concat([buffered, chunk]) : chunk;
       buffered = null;
       if (!open) {
         const end = data.indexOf(HEADER_END);
         if (end < 0) {
-          buffered = data;
+          buffered = Buffer.from(data); // a copy: `chunk` is the shared read buffer
           return;
         }
         if (!data.subarray(0, 12).toString().includes(' 101')) {
@@ -84,7 +93,7 @@ export function openRaw(port, path, { protocol, onMessage, onClose }) {
         else if (opcode === 0x1 || opcode === 0x2) onMessage(payload, client);
       }
       if (at < data.length) buffered = Buffer.from(data.subarray(at));
-    });
+    }
   });
 }
 
