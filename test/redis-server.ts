@@ -162,12 +162,19 @@ export interface RedisClusterServers {
   urls: string[];
 }
 
-/** Three masters, no replicas: `redis-cli --cluster create`, then waits for cluster_state:ok everywhere. */
-export async function startRedisCluster(t: Teardown): Promise<RedisClusterServers> {
+/**
+ * Three masters (and `replicas` replicas of each): `redis-cli --cluster create`,
+ * then waits for cluster_state:ok everywhere and, with replicas, for every
+ * replica's link to its master (a replica that never synced cannot fail over).
+ */
+export async function startRedisCluster(
+  t: Teardown,
+  { replicas = 0 }: { replicas?: number } = {},
+): Promise<RedisClusterServers> {
   const dir = mkdtempSync(join(tmpdir(), 'socketeer-redis-cluster-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const nodes: RedisServer[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 3 * (1 + replicas); i++) {
     nodes.push(
       await startRedis(t, [
         '--cluster-enabled',
@@ -185,13 +192,24 @@ export async function startRedisCluster(t: Teardown): Promise<RedisClusterServer
     '--cluster',
     'create',
     ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    '--cluster-replicas',
+    String(replicas),
     '--cluster-yes',
   ]);
+  // The cluster bus needs a moment to agree, replicas to sync: poll (bounded) until every node
+  // says cluster_state:ok, knows every replica, and every replica's link to its master is up.
+  const ready = async (node: RedisServer) => {
+    const known = (await node.cli('CLUSTER', 'NODES')).match(/\bslave\b/g)?.length ?? 0;
+    const info = await node.cli('INFO', 'replication');
+    return (
+      (await node.cli('CLUSTER', 'INFO')).includes('cluster_state:ok') &&
+      known === 3 * replicas &&
+      (!info.includes('role:slave') || info.includes('master_link_status:up'))
+    );
+  };
   for (const node of nodes) {
-    // The cluster bus needs a moment to agree; poll its state (bounded).
-    for (let i = 0; ; i++) {
-      if ((await node.cli('CLUSTER', 'INFO')).includes('cluster_state:ok')) break;
-      if (i > 200) throw new Error(`cluster node ${node.port} never reached cluster_state:ok`);
+    for (let i = 0; !(await ready(node)); i++) {
+      if (i > 400) throw new Error(`cluster node ${node.port} never got ready (state ok, replicas synced)`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
