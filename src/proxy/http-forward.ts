@@ -9,11 +9,12 @@ import type { ProxyLogEvent } from './log.js';
  * share a port). The request body streams to the backend and the answer back;
  * when either side goes away the other is cut at once (an aborted upload is
  * aborted upstream, a client that leaves mid-download stops the backend's
- * answer), and the backend must start answering within a deadline (504) that
- * runs from the moment the whole request has been passed on: a long upload is
- * the client's time, not the backend's. The client's share is an idle limit
- * instead: a body that stops moving while the backend is ready for more gets 408
- * (a dripping upload must not hold a backend connection for Node's 300 s).
+ * answer). Waiting is timed by whose move it is: the backend must connect, read
+ * the body and start answering within a deadline (504) that runs only while it
+ * has the move, so a long upload that keeps moving is the client's time, not
+ * the backend's; a body that stops moving while the backend is ready for more,
+ * or after the backend answered, gets 408 or is cut (a dripping upload must not
+ * hold a backend connection, and Node's 300 s request limit is off).
  */
 
 export interface HttpForwardContext {
@@ -75,33 +76,61 @@ export function forwardHttp(
   });
   let clientGone = false;
   let timedOut = false;
-  // A deadline for the answer's head, not an idle timeout (a dripping backend is cut too).
-  // It starts once the request is passed on, or at once when the backend answers early.
+  let answered = false;
+  // The backend's deadline for its answer head runs while the backend has the next move:
+  // connecting, once the whole request is passed on, and while it does not read the body
+  // (the pipe waits for 'drain'). Each drain is progress and ends that wait; dripping
+  // answer bytes do not extend it. The client's move is the body's idle limit below.
   let deadline: NodeJS.Timeout | undefined;
-  const startDeadline = () => {
+  const backendsMove = () => {
+    if (answered) return;
     deadline ??= setTimeout(() => {
       timedOut = true;
       upstream.destroy(new Error(`no answer within ${context.backendTimeout} ms`));
     }, context.backendTimeout);
   };
-  upstream.on('finish', startDeadline);
+  const clientsMove = () => {
+    if (upstream.writableFinished || upstream.writableNeedDrain) return;
+    clearTimeout(deadline);
+    deadline = undefined;
+  };
+  backendsMove();
+  upstream.on('socket', (socket) => {
+    if (socket.connecting) socket.once('connect', clientsMove);
+    else clientsMove();
+  });
+  upstream.on('finish', backendsMove);
+  req.on('pause', backendsMove);
+  upstream.on('drain', clientsMove);
+  // The client's body is timed on its socket's bytes: after an early answer Node discards
+  // the rest of the body without 'data' events, and that discarding must end too.
+  const clientSocket = req.socket;
+  const bodyMoved = () => bodyIdle.refresh();
+  const stopBodyIdle = () => {
+    clearTimeout(bodyIdle);
+    clientSocket.off('data', bodyMoved);
+    clientSocket.off('close', stopBodyIdle); // keep-alive sockets carry many requests
+  };
   const bodyIdle = setTimeout(function bodyStalled() {
-    // The backend not reading (pipe backpressure) is not the client's stall.
-    if (upstream.writableNeedDrain) return void bodyIdle.refresh();
+    // The backend not reading is its own deadline's business, not the client's stall,
+    // until it has answered: then the rest of the body is the client's alone.
+    if (!answered && upstream.writableNeedDrain) return void bodyIdle.refresh();
+    stopBodyIdle();
     clientGone = true;
     upstream.destroy();
     context.countRefused('request-body-timeout');
-    if (!res.headersSent) {
-      res.writeHead(408, { 'content-type': 'text/plain', connection: 'close' });
-      res.end('request body timed out\n');
-    }
-    req.socket.destroySoon();
+    // Answered already: the idle limit was the lingering time for the unread body.
+    if (res.headersSent) return void clientSocket.destroy();
+    res.writeHead(408, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('request body timed out\n');
+    clientSocket.destroySoon();
   }, context.requestBodyTimeout);
-  req.on('data', () => bodyIdle.refresh());
-  req.on('end', () => clearTimeout(bodyIdle));
+  clientSocket.on('data', bodyMoved);
+  req.on('end', stopBodyIdle);
+  clientSocket.on('close', stopBodyIdle);
   upstream.on('response', (answer) => {
+    answered = true;
     clearTimeout(deadline);
-    clearTimeout(bodyIdle);
     answer.on('error', () => res.destroy());
     try {
       res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
@@ -124,14 +153,12 @@ export function forwardHttp(
   };
   upstream.on('error', (error) => {
     clearTimeout(deadline);
-    clearTimeout(bodyIdle);
     if (clientGone) return; // we cut it because the client left: not the backend's fault
     backendFailed(timedOut ? 504 : 502, error.message);
   });
   // The client left before its request was complete (an aborted upload), or
   // before the answer was complete: the backend must not wait for either.
   req.on('close', () => {
-    clearTimeout(bodyIdle);
     if (req.complete) return;
     clientGone = true;
     upstream.destroy();

@@ -256,6 +256,101 @@ describe('proxy: connections that end badly are cut (issue 11, item 8)', () => {
     assert.equal(proxy.stats().refused['request-body-timeout'], 1);
   });
 
+  test('a client that stops uploading after the backend answered early (413) is cut, not held', async () => {
+    let backendSockets = 0;
+    const early = http.createServer((req, res) => {
+      req.on('error', () => {});
+      res.writeHead(413, { 'content-type': 'text/plain' }).end('too large\n');
+    });
+    early.on('connection', (socket) => {
+      backendSockets++;
+      socket.on('close', () => backendSockets--);
+    });
+    await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      early.closeAllConnections();
+      await new Promise((r) => early.close(r));
+    });
+    const { port, proxy } = await proxyFor({
+      routes: [{ backends: [`http://127.0.0.1:${(early.address() as AddressInfo).port}`] }],
+      requestBodyTimeout: 100,
+    });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const closed = once(socket, 'close');
+    socket.write(
+      `POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(10)}`,
+    );
+    await within(closed, 'the proxy cuts the stalled client');
+    assert.match(answer, /^HTTP\/1\.1 413 /, 'the early answer was passed on first');
+    // Cut by the body's idle limit (before, only Node's keep-alive wait ended it, 5 s later).
+    assert.equal(proxy.stats().refused['request-body-timeout'], 1);
+    await until(() => backendSockets === 0);
+  });
+
+  test('keep-alive: many uploads on one client connection leave no listeners behind', async () => {
+    const b = await uploadBackend();
+    const { port } = await proxyFor({ routes: [{ backends: [b.url] }] });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 15; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const request = http.request(
+            { port, host: '127.0.0.1', method: 'POST', path: '/up', agent },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          request.on('error', reject);
+          request.end('x'.repeat(100));
+        });
+        assert.equal(status, 200);
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+      assert.equal(b.requests.length, 15);
+    } finally {
+      process.off('warning', onWarning);
+      agent.destroy();
+    }
+  });
+
+  test('a backend that never reads a large upload gets its deadline (504), not an endless wait', async () => {
+    const stuck = net.createServer((socket) => {
+      socket.pause(); // accepts the connection, never reads: the upload blocks on 'drain'
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+    const held = new Set<net.Socket>();
+    stuck.on('connection', (socket) => held.add(socket));
+    cleanups.push(async () => {
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => stuck.close(r));
+    });
+    const size = 32 * 1024 * 1024;
+    const { port } = await proxyFor({
+      routes: [{ backends: [`http://127.0.0.1:${(stuck.address() as AddressInfo).port}`] }],
+      backendTimeout: 200,
+      requestBodyTimeout: 200,
+    });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const answered = new Promise<void>((r) => socket.on('data', () => answer.includes('\r\n\r\n') && r()));
+    socket.write(`POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(Buffer.alloc(size, 0x78));
+    await within(answered, 'the proxy answers');
+    assert.match(answer, /^HTTP\/1\.1 504 /);
+    socket.destroy();
+  });
+
   test('a backend dripping its 101 a byte at a time is cut at the deadline (504), not kept alive by each byte', async () => {
     const drips: NodeJS.Timeout[] = [];
     const dripper = net.createServer((socket) => {
