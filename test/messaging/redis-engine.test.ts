@@ -115,6 +115,54 @@ test('history is bounded by size (exactly) and by age; offsets keep advancing wi
   assert.ok(pttl <= 300, `the stream expires with the channel ttl (PTTL ${pttl})`);
 });
 
+test('publishes keep dropping entries older than the ttl (the trim check is skipped only while nothing can be that old)', async (t) => {
+  if (!haveRedis(t)) return;
+  const redis = await startRedis(t);
+  const { engine } = await startEngine(t, { url: redis.url });
+  const ttlMs = 200;
+  const stream = channelKeys('socketeer:', 'steady').stream;
+  const entryTs = (reply: string) => Number(reply.split('\n')[2]); // id, 't', ts, 'i', info, 'd', data
+  // Publish steadily for several ttls (the channel never goes idle, so it never expires as a whole).
+  const until = Date.now() + ttlMs * 4;
+  let published = 0;
+  while (Date.now() < until) {
+    await engine.publish({ channel: 'steady', data: published++, history: { size: 10_000, ttlMs } });
+    await new Promise((r) => setTimeout(r, 10)); // a publishing cadence, not a wait for an event
+  }
+  // After every publish nothing older than ttl before it remains (no read has trimmed anything).
+  const oldest = entryTs(await redis.cli('XRANGE', stream, '-', '+', 'COUNT', '1'));
+  const newest = entryTs(await redis.cli('XREVRANGE', stream, '+', '-', 'COUNT', '1'));
+  assert.ok(newest - oldest <= ttlMs, `oldest entry ${newest - oldest} ms older than the newest`);
+  assert.ok(Number(await redis.cli('XLEN', stream)) < published, 'old entries were trimmed');
+});
+
+test('a history stream lost while its channel lives on (e.g. evicted): the epoch rotates, on publish and on read', async (t) => {
+  if (!haveRedis(t)) return;
+  const redis = await startRedis(t);
+  const { engine } = await startEngine(t, { url: redis.url });
+  await engine.publish({ channel: 'kept', data: 1, history });
+  const before = await engine.publish({ channel: 'kept', data: 2, history });
+  await redis.cli('DEL', channelKeys('socketeer:', 'kept').stream);
+  const next = await engine.publish({ channel: 'kept', data: 3, history });
+  assert.notEqual(next.epoch, before.epoch, 'offsets 1 and 2 are gone: not the same epoch any more');
+  assert.equal(next.offset, 3, 'offsets are never reused');
+  const page = await engine.history({ channel: 'kept', since: before, limit: 10 });
+  assert.equal(page.top.epoch, next.epoch);
+  assert.deepEqual(
+    page.publications.map((p) => [p.offset, p.data]),
+    [[3, 3]],
+  );
+  // The read path sees it too.
+  await redis.cli('DEL', channelKeys('socketeer:', 'kept').stream);
+  const read = await engine.history({ channel: 'kept', since: next, limit: 10 });
+  assert.notEqual(read.top.epoch, next.epoch);
+  // Without history there is no stream to lose: the epoch stays.
+  const none = { size: 0, ttlMs: 60_000 };
+  const a = await engine.publish({ channel: 'bare', data: 1, history: none });
+  const b = await engine.publish({ channel: 'bare', data: 2, history: none });
+  assert.deepEqual([b.epoch, b.offset], [a.epoch, 2]);
+});
+
 test('idempotent publish: the same key returns the first offset and is delivered once', async (t) => {
   if (!haveRedis(t)) return;
   const redis = await startRedis(t);

@@ -95,30 +95,38 @@ local function current_epoch(meta, stream, candidate, from_read)
   return m[1], top
 end
 
--- Drop entries older than ttl: O(1) when the oldest is still young.
+-- Drop entries older than ttl: O(1) when the oldest is still young. Returns the
+-- timestamp of the oldest entry kept (now when none is left), or nil when ttl is
+-- off or the work bound was reached first.
 local function trim_expired(stream, ttl, now)
-  if ttl <= 0 then return end
+  if ttl <= 0 then return nil end
   local cutoff = now - ttl
   for _ = 1, 20 do
     local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
-    if #first == 0 or tonumber(first[1][2][2]) >= cutoff then return end
+    if #first == 0 then return now end
+    local oldest = tonumber(first[1][2][2])
+    if oldest >= cutoff then return oldest end
     local batch = redis.call('XRANGE', stream, '-', '+', 'COUNT', 128)
-    local keep = nil
     for i = 1, #batch do
-      if tonumber(batch[i][2][2]) >= cutoff then keep = batch[i][1] break end
-    end
-    if keep then
-      redis.call('XTRIM', stream, 'MINID', keep)
-      return
+      local ts = tonumber(batch[i][2][2])
+      if ts >= cutoff then
+        redis.call('XTRIM', stream, 'MINID', batch[i][1])
+        return ts
+      end
     end
     local last = tonumber(string.match(batch[#batch][1], '^(%d+)'))
     redis.call('XTRIM', stream, 'MINID', fmt(last + 1) .. '-0')
   end
+  return nil
 end
 
 -- KEYS: meta, stream, idempotency key (= meta when none)
 -- ARGV: candidate epoch, data JSON, info JSON or '', history size, ttl ms,
 --       idempotency ttl ms (0 = no key), pub/sub channel, '1' = SPUBLISH
+-- The epoch rules of current_epoch, inlined so that a publish costs as few calls as
+-- possible: the stream's existence (case 3) is seen from XADD NOMKSTREAM instead of
+-- an EXISTS, and meta field f (a lower bound of the oldest entry's timestamp) spares
+-- the trim's XRANGE until the oldest entry may have expired.
 local function publish(keys, args)
   local meta, stream, idem = keys[1], keys[2], keys[3]
   local idem_ttl = tonumber(args[6])
@@ -131,14 +139,36 @@ local function publish(keys, args)
   end
   local size, ttl = tonumber(args[4]), tonumber(args[5])
   local now = now_ms()
-  local epoch, top = current_epoch(meta, stream, args[1], false)
+  local m = redis.call('HMGET', meta, 'e', 'o', 'r', 'h', 'f')
+  local rid = replid()
+  local epoch, top, oldest = m[1], tonumber(m[2]) or 0, tonumber(m[5])
+  local rotate = false
+  if not epoch then
+    -- Case 1: no meta. A new epoch from offset 1; a stream left over would collide.
+    redis.call('DEL', stream)
+    epoch, top, oldest, rotate = args[1], 0, nil, true
+  elseif m[3] ~= rid then
+    epoch, rotate = args[1], true -- case 2: another replication history
+  end
   local offset = fmt(top + 1)
-  redis.call('HSET', meta, 'o', offset, 'h', size > 0 and '1' or '0', 't', fmt(ttl))
+  local ts = fmt(now)
   if size > 0 then
-    redis.call('XADD', stream, 'MAXLEN', size, offset .. '-0', 't', fmt(now), 'i', args[3], 'd', args[2])
-    trim_expired(stream, ttl, now)
+    local id = offset .. '-0'
+    if not redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', size, id, 't', ts, 'i', args[3], 'd', args[2]) then
+      -- Case 3: no stream although history was kept: its publications are gone.
+      if m[4] == '1' and top > 0 then epoch, rotate = args[1], true end
+      redis.call('XADD', stream, 'MAXLEN', size, id, 't', ts, 'i', args[3], 'd', args[2])
+      oldest = now
+    end
+    if ttl > 0 and not (oldest and oldest >= now - ttl) then oldest = trim_expired(stream, ttl, now) end
   else
     redis.call('DEL', stream)
+  end
+  local kept = size > 0 and '1' or '0'
+  if rotate then
+    redis.call('HSET', meta, 'e', epoch, 'r', rid, 'o', offset, 'h', kept, 't', fmt(ttl), 'f', fmt(oldest or 0))
+  else
+    redis.call('HSET', meta, 'o', offset, 'h', kept, 't', fmt(ttl), 'f', fmt(oldest or 0))
   end
   if ttl > 0 then
     redis.call('PEXPIRE', meta, ttl)
@@ -148,7 +178,7 @@ local function publish(keys, args)
     redis.call('PERSIST', stream)
   end
   if idem_ttl > 0 then redis.call('SET', idem, epoch .. ':' .. offset, 'PX', idem_ttl) end
-  local msg = 'p\\n' .. epoch .. '\\n' .. offset .. '\\n' .. fmt(now) .. '\\n' .. args[3] .. '\\n' .. args[2]
+  local msg = 'p\\n' .. epoch .. '\\n' .. offset .. '\\n' .. ts .. '\\n' .. args[3] .. '\\n' .. args[2]
   redis.call(args[8] == '1' and 'SPUBLISH' or 'PUBLISH', args[7], msg)
   return {epoch, top + 1, 0}
 end

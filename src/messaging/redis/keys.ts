@@ -12,7 +12,8 @@
 import type { ClientInfo, Publication } from '../protocol.js';
 
 export interface ChannelKeys {
-  /** Hash: e = epoch, o = top offset, r = replication id, h = history kept, t = ttl. */
+  /** Hash: e = epoch, o = top offset, r = replication id, h = history kept, t = ttl,
+   *  f = a lower bound of the oldest history entry's timestamp (spares trim checks). */
   meta: string;
   /** Stream: the history, entry id `<offset>-0`. */
   stream: string;
