@@ -306,17 +306,17 @@ export class RedisEngine implements Engine {
   }
 }
 
-/** Random bytes drawn in bulk: a candidate epoch goes with every publish and history call. */
-const EPOCH_BYTES = 6;
-let epochPool = Buffer.alloc(0);
+/** Random hex digits drawn in bulk: a candidate epoch goes with every publish and history call. */
+const EPOCH_DIGITS = 12;
+let epochPool = '';
 let epochAt = 0;
 
 /** A fresh random candidate epoch (12 hex digits); Redis keeps it only when it starts or rotates one. */
 function newEpoch(): string {
-  if (epochAt + EPOCH_BYTES > epochPool.length) {
-    epochPool = randomBytes(EPOCH_BYTES * 512);
+  if (epochAt + EPOCH_DIGITS > epochPool.length) {
+    epochPool = randomBytes((EPOCH_DIGITS / 2) * 512).toString('hex');
     epochAt = 0;
   }
-  epochAt += EPOCH_BYTES;
-  return epochPool.toString('hex', epochAt - EPOCH_BYTES, epochAt);
+  epochAt += EPOCH_DIGITS;
+  return epochPool.slice(epochAt - EPOCH_DIGITS, epochAt);
 }
