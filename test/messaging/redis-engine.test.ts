@@ -163,6 +163,42 @@ test('a history stream lost while its channel lives on (e.g. evicted): the epoch
   assert.deepEqual([b.epoch, b.offset], [a.epoch, 2]);
 });
 
+test('publishes of one event-loop turn share a call: each keeps its order, and one that fails fails alone', async (t) => {
+  if (!haveRedis(t)) return;
+  const redis = await startRedis(t);
+  const { engine, handler } = await startEngine(t, { url: redis.url });
+  await engine.subscribe('a');
+  await engine.subscribe('b');
+  // A key of the wrong type makes this channel's publishes fail inside Redis.
+  await redis.cli('SET', channelKeys('socketeer:', 'broken').meta, 'not a hash');
+  await redis.cli('CONFIG', 'RESETSTAT');
+  const results = await Promise.allSettled(
+    Array.from({ length: 150 }, (_, i) =>
+      engine.publish({ channel: i % 3 === 2 ? 'broken' : i % 3 === 0 ? 'a' : 'b', data: i, history }),
+    ),
+  );
+  const calls = Number(/cmdstat_fcall:calls=(\d+)/.exec(await redis.cli('INFO', 'commandstats'))?.[1]);
+  assert.ok(calls < 150, `150 publishes in ${calls} calls`);
+  for (const [i, r] of results.entries()) {
+    if (i % 3 === 2) {
+      assert.equal(r.status, 'rejected');
+      assert.match(String((r as PromiseRejectedResult).reason), /WRONGTYPE/);
+    } else {
+      assert.equal(r.status, 'fulfilled', String((r as PromiseRejectedResult).reason));
+      assert.equal((r as PromiseFulfilledResult<{ offset: number }>).value.offset, Math.floor(i / 3) + 1);
+    }
+  }
+  await handler.until(() => handler.publications.length === 100, 'every good publication live');
+  assert.deepEqual(
+    handler.pubsOf('a').map((p) => p.data),
+    Array.from({ length: 50 }, (_, k) => 3 * k),
+  );
+  assert.deepEqual(
+    handler.pubsOf('b').map((p) => p.offset),
+    Array.from({ length: 50 }, (_, k) => k + 1),
+  );
+});
+
 test('idempotent publish: the same key returns the first offset and is delivered once', async (t) => {
   if (!haveRedis(t)) return;
   const redis = await startRedis(t);

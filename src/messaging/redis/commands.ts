@@ -46,10 +46,15 @@ export class CommandRunner {
     private readonly timeoutMs: number,
   ) {}
 
-  /** FCALL of one library function; keys[0] routes it on a cluster (all keys share one slot). */
-  fcall(fn: string, keys: string[], args: string[]): Promise<unknown> {
+  /**
+   * FCALL of one library function; keys[0] routes it on a cluster (all keys share one
+   * slot). `weight`: how many calls it stands for against maxPending (a batch of publishes).
+   */
+  fcall(fn: string, keys: string[], args: string[], weight = 1): Promise<unknown> {
     const command = ['FCALL', fn, String(keys.length), ...keys, ...args];
-    return this.#send(keys[0]!, command).catch((err) => this.#retryLoaded(err, keys[0]!, command));
+    return this.#send(keys[0]!, command, weight).catch((err) =>
+      this.#retryLoaded(err, keys[0]!, command, weight),
+    );
   }
 
   /** Any other command, routed by `key`. */
@@ -60,17 +65,17 @@ export class CommandRunner {
   }
 
   /** Redis restarted with its memory gone (functions too), or a new cluster node: load and retry once. */
-  async #retryLoaded(err: unknown, key: string, command: string[]): Promise<unknown> {
+  async #retryLoaded(err: unknown, key: string, command: string[], weight: number): Promise<unknown> {
     if (!(err instanceof ErrorReply) || !MISSING_FUNCTION.test(err.message)) throw toEngineError(err);
     try {
       await this.connection().loadLibrary(LIBRARY_CODE);
-      return await this.#send(key, command);
+      return await this.#send(key, command, weight);
     } catch (again) {
       throw toEngineError(again);
     }
   }
 
-  #send(key: string, command: string[]): Promise<unknown> {
+  #send(key: string, command: string[], weight = 1): Promise<unknown> {
     let connection: RedisConnection;
     try {
       connection = this.connection();
@@ -80,10 +85,9 @@ export class CommandRunner {
     // node-redis would reject too (disableOfflineQueue); checking first keeps the message plain.
     if (!connection.commandsReady())
       return Promise.reject(new EngineUnavailableError('Redis is not reachable'));
-    if (this.#pending >= this.maxPending) {
-      return Promise.reject(
-        new EngineUnavailableError(`more than ${this.maxPending} Redis commands in flight`),
-      );
+    // (A batch heavier than the whole bound still goes when nothing else is pending.)
+    if (this.#pending + weight > this.maxPending && this.#pending > 0) {
+      return Promise.reject(this.tooManyPending());
     }
     // A written command waits for its reply however long a hung server takes (node-redis
     // times out only commands not yet written). So the caller gets its answer (an error)
@@ -95,17 +99,17 @@ export class CommandRunner {
     } catch (err) {
       return Promise.reject(err);
     }
-    this.#pending++;
+    this.#pending += weight;
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { deadline: Date.now() + this.timeoutMs, done: false, reject };
       this.#wait(waiter);
       reply.then(
         (value) => {
-          this.#pending--;
+          this.#pending -= weight;
           if (this.#settle(waiter)) resolve(value);
         },
         (err) => {
-          this.#pending--;
+          this.#pending -= weight;
           if (this.#settle(waiter)) reject(err);
         },
       );
@@ -131,6 +135,16 @@ export class CommandRunner {
     }
     this.#head = head;
     return true;
+  }
+
+  /** Whether `count` more calls fit under maxPending now. */
+  hasRoomFor(count: number): boolean {
+    return this.#pending + count <= this.maxPending;
+  }
+
+  /** The error of a call refused because maxPending calls are in flight. */
+  tooManyPending(): EngineUnavailableError {
+    return new EngineUnavailableError(`more than ${this.maxPending} Redis commands in flight`);
   }
 
   /** Calls whose caller still waits or that are answered but not yet dropped (for tests). */

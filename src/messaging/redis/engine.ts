@@ -33,6 +33,7 @@ import { Fn, LIBRARY_CODE } from './functions.js';
 import { type ChannelKeys, channelKeys, decodeFeedMessage, toPublication } from './keys.js';
 import { type RedisEngineOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RedisPresence } from './presence.js';
+import { PublishBatcher } from './publish-batch.js';
 
 const DEFAULT_IDEMPOTENCY_TTL_MS = 5 * 60_000;
 
@@ -47,6 +48,7 @@ export class RedisEngine implements Engine {
   #resyncDue = false;
   readonly #commands: CommandRunner;
   readonly #presence: RedisPresence;
+  readonly #publishes: PublishBatcher;
   #sweepTimer: NodeJS.Timeout | undefined;
   /** Locally subscribed channels, by their pub/sub channel name. */
   readonly #byFeed = new Map<string, string>();
@@ -62,6 +64,7 @@ export class RedisEngine implements Engine {
       this.#options.maxPendingCommands,
       this.#options.commandTimeoutMs,
     );
+    this.#publishes = new PublishBatcher(this.#commands, !this.#options.cluster);
     this.#presence = new RedisPresence(
       this.#commands,
       (channel) => this.#keys(channel),
@@ -198,8 +201,7 @@ export class RedisEngine implements Engine {
   async publish(request: PublishRequest): Promise<PublishOutcome> {
     const keys = this.#keys(request.channel);
     const key = request.idempotencyKey;
-    const reply = (await this.#commands.fcall(
-      Fn.publish,
+    return this.#publishes.publish(
       [keys.meta, keys.stream, key === undefined ? keys.meta : keys.idempotency(key)],
       [
         newEpoch(),
@@ -215,8 +217,7 @@ export class RedisEngine implements Engine {
         keys.pubsub,
         this.#options.sharded ? '1' : '0',
       ],
-    )) as [string, number, number];
-    return { epoch: String(reply[0]), offset: Number(reply[1]), duplicate: Number(reply[2]) === 1 };
+    );
   }
 
   async history(request: HistoryRequest): Promise<HistoryPage> {

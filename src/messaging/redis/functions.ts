@@ -120,44 +120,42 @@ local function trim_expired(stream, ttl, now)
   return nil
 end
 
--- KEYS: meta, stream, idempotency key (= meta when none)
--- ARGV: candidate epoch, data JSON, info JSON or '', history size, ttl ms,
---       idempotency ttl ms (0 = no key), pub/sub channel, '1' = SPUBLISH
+-- One publication: meta, stream, idempotency key (= meta when none) and its eight
+-- arguments from a[at + 1]: candidate epoch, data JSON, info JSON or '', history
+-- size, ttl ms, idempotency ttl ms (0 = no key), pub/sub channel, '1' = SPUBLISH.
 -- The epoch rules of current_epoch, inlined so that a publish costs as few calls as
 -- possible: the stream's existence (case 3) is seen from XADD NOMKSTREAM instead of
 -- an EXISTS, and meta field f (a lower bound of the oldest entry's timestamp) spares
 -- the trim's XRANGE until the oldest entry may have expired.
-local function publish(keys, args)
-  local meta, stream, idem = keys[1], keys[2], keys[3]
-  local idem_ttl = tonumber(args[6])
+local function publish_one(meta, stream, idem, a, at, rid, now)
+  local candidate, data, info = a[at + 1], a[at + 2], a[at + 3]
+  local idem_ttl = tonumber(a[at + 6])
   if idem_ttl > 0 then
     local prev = redis.call('GET', idem)
     if prev then
       local e, o = string.match(prev, '^(.*):(%d+)$')
-      return {e, tonumber(o), 1}
+      return e, tonumber(o), 1
     end
   end
-  local size, ttl = tonumber(args[4]), tonumber(args[5])
-  local now = now_ms()
+  local size, ttl = tonumber(a[at + 4]), tonumber(a[at + 5])
   local m = redis.call('HMGET', meta, 'e', 'o', 'r', 'h', 'f')
-  local rid = replid()
   local epoch, top, oldest = m[1], tonumber(m[2]) or 0, tonumber(m[5])
   local rotate = false
   if not epoch then
     -- Case 1: no meta. A new epoch from offset 1; a stream left over would collide.
     redis.call('DEL', stream)
-    epoch, top, oldest, rotate = args[1], 0, nil, true
+    epoch, top, oldest, rotate = candidate, 0, nil, true
   elseif m[3] ~= rid then
-    epoch, rotate = args[1], true -- case 2: another replication history
+    epoch, rotate = candidate, true -- case 2: another replication history
   end
   local offset = fmt(top + 1)
   local ts = fmt(now)
   if size > 0 then
     local id = offset .. '-0'
-    if not redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', size, id, 't', ts, 'i', args[3], 'd', args[2]) then
+    if not redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', size, id, 't', ts, 'i', info, 'd', data) then
       -- Case 3: no stream although history was kept: its publications are gone.
-      if m[4] == '1' and top > 0 then epoch, rotate = args[1], true end
-      redis.call('XADD', stream, 'MAXLEN', size, id, 't', ts, 'i', args[3], 'd', args[2])
+      if m[4] == '1' and top > 0 then epoch, rotate = candidate, true end
+      redis.call('XADD', stream, 'MAXLEN', size, id, 't', ts, 'i', info, 'd', data)
       oldest = now
     end
     if ttl > 0 and not (oldest and oldest >= now - ttl) then oldest = trim_expired(stream, ttl, now) end
@@ -178,9 +176,32 @@ local function publish(keys, args)
     redis.call('PERSIST', stream)
   end
   if idem_ttl > 0 then redis.call('SET', idem, epoch .. ':' .. offset, 'PX', idem_ttl) end
-  local msg = 'p\\n' .. epoch .. '\\n' .. offset .. '\\n' .. ts .. '\\n' .. args[3] .. '\\n' .. args[2]
-  redis.call(args[8] == '1' and 'SPUBLISH' or 'PUBLISH', args[7], msg)
-  return {epoch, top + 1, 0}
+  local msg = 'p\\n' .. epoch .. '\\n' .. offset .. '\\n' .. ts .. '\\n' .. info .. '\\n' .. data
+  redis.call(a[at + 8] == '1' and 'SPUBLISH' or 'PUBLISH', a[at + 7], msg)
+  return epoch, top + 1, 0
+end
+
+-- KEYS: per publication: meta, stream, idempotency key (= meta when none)
+-- ARGV: per publication: the eight arguments of publish_one
+-- Returns per publication: epoch, offset, 1 = duplicate (idempotency key seen) —
+-- or '', -1, the error message when that publication failed (it fails alone).
+-- One call may carry several publications (the engine sends those of one event-loop
+-- turn together, on one server): the replication id and the time are read once.
+-- They are applied in order, each as it would be in a call of its own.
+local function publish(keys, args)
+  local rid = replid()
+  local now = now_ms()
+  local out = {}
+  for i = 0, #keys / 3 - 1 do
+    local ok, e, o, d = pcall(publish_one, keys[3 * i + 1], keys[3 * i + 2], keys[3 * i + 3], args, 8 * i, rid, now)
+    local n = 3 * i
+    if ok then
+      out[n + 1], out[n + 2], out[n + 3] = e, o, d
+    else
+      out[n + 1], out[n + 2], out[n + 3] = '', -1, type(e) == 'table' and (e.err or '?') or tostring(e)
+    end
+  end
+  return out
 end
 
 -- KEYS: meta, stream
