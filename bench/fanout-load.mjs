@@ -124,6 +124,8 @@ function usage(pids) {
 }
 const since = (now, before) => Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - before[k]]));
 const serverPids = config.cpuPids ?? config.serverPids ?? [];
+// Of which the shared Redis (bench:scale): what the store costs per delivery.
+const redisPids = config.redisPid ? [config.redisPid] : [];
 
 let cpuAtStart;
 let cpuAtEnd;
@@ -132,10 +134,16 @@ const done = new Promise((resolve) => {
   pump();
   setTimeout(() => {
     measuring = true;
-    cpuAtStart = { server: usage(serverPids), load: usage(['self']), wall: performance.now() };
+    cpuAtStart = {
+      server: usage(serverPids),
+      redis: usage(redisPids),
+      load: usage(['self']),
+      wall: performance.now(),
+    };
     setTimeout(() => {
       cpuAtEnd = {
         server: since(usage(serverPids), cpuAtStart.server),
+        redis: since(usage(redisPids), cpuAtStart.redis),
         load: since(usage(['self']), cpuAtStart.load),
         wall: (performance.now() - cpuAtStart.wall) / 1000,
       };
@@ -174,6 +182,9 @@ process.stdout.write(
     // syscall (above 1: several deliveries left in one write).
     serverCpuUsPerDelivery: perDelivery(cpuAtEnd.server.user + cpuAtEnd.server.system, 1e6),
     serverSystemUsPerDelivery: perDelivery(cpuAtEnd.server.system, 1e6),
+    redisCpuUsPerDelivery: redisPids.length
+      ? perDelivery(cpuAtEnd.redis.user + cpuAtEnd.redis.system, 1e6)
+      : null,
     loadCpuUsPerDelivery: perDelivery(cpuAtEnd.load.user + cpuAtEnd.load.system, 1e6),
     loadSystemUsPerDelivery: perDelivery(cpuAtEnd.load.system, 1e6),
     serverCoreShare: (cpuAtEnd.server.user + cpuAtEnd.server.system) / cpuAtEnd.wall,

@@ -74,6 +74,7 @@ try {
             serverPids: nodes.map((n) => n.child.pid),
             // Server CPU per delivery counts both nodes and Redis (socketeer stores every publication there).
             cpuPids: [...nodes.map((n) => n.child.pid), redis.process.pid],
+            redisPid: redis.process.pid,
             // Fresh channels for every measurement: offsets start at 1.
             prefix: `r${run}${scenario.id}${Date.now().toString(36)}`,
           };
@@ -117,7 +118,8 @@ function describe(r) {
     );
   return (
     `${fmt(r.deliveriesPerSecond)} deliveries/s, p50 ${fmt(r.latencyMs.p50)} ms, p99 ${fmt(r.latencyMs.p99)} ms, ` +
-    `ack p99 ${fmt(r.ackMs.p99)} ms, lost ${r.lost}, server ${fmt(r.serverCpuUsPerDelivery)} µs CPU/delivery`
+    `ack p99 ${fmt(r.ackMs.p99)} ms, lost ${r.lost}, server ${fmt(r.serverCpuUsPerDelivery)} µs CPU/delivery ` +
+    `(Redis ${fmt(r.redisCpuUsPerDelivery)}), server got ${fmt(r.serverCoreShare * 100)}% of a core`
   );
 }
 
@@ -142,6 +144,7 @@ const results = SCENARIOS.map((scenario) => {
           ackP50Ms: summarize(runs, (r) => r.ackMs.p50),
           ackP99Ms: summarize(runs, (r) => r.ackMs.p99),
           serverCpuUsPerDelivery: summarize(runs, (r) => r.serverCpuUsPerDelivery),
+          redisCpuUsPerDelivery: summarize(runs, (r) => r.redisCpuUsPerDelivery),
           passed: measured.length,
           runs,
         };
@@ -152,7 +155,7 @@ const results = SCENARIOS.map((scenario) => {
 });
 
 let table =
-  '| scenario | server | deliveries/s median (min-max) | vs Socket.IO | p50 / p99 ms | ack p50 / p99 ms | server CPU µs/delivery | runs passed |\n|---|---|---|---|---|---|---|---|\n';
+  '| scenario | server | deliveries/s median (min-max) | vs Socket.IO | p50 / p99 ms | ack p50 / p99 ms | server CPU µs/delivery (of which Redis) | runs passed |\n|---|---|---|---|---|---|---|---|\n';
 let failover =
   '| scenario | server | clients back after (s) | lost deliveries | clients that lost some | runs passed |\n|---|---|---|---|---|---|\n';
 for (const entry of results) {
@@ -165,7 +168,7 @@ for (const entry of results) {
     }
     const d = s.deliveriesPerSecond;
     const ratio = server.kind === 'socketeer' && entry.ratio ? `${entry.ratio.toFixed(2)}x` : '';
-    table += `| ${entry.id}: ${entry.title} | ${server.name} | ${d ? `${fmt(d.median)} (${fmt(d.min)}-${fmt(d.max)})` : 'no passing run'} | ${ratio} | ${m(s.p50Ms)} / ${m(s.p99Ms)} | ${m(s.ackP50Ms)} / ${m(s.ackP99Ms)} | ${m(s.serverCpuUsPerDelivery)} | ${s.passed}/${s.runs.length} |\n`;
+    table += `| ${entry.id}: ${entry.title} | ${server.name} | ${d ? `${fmt(d.median)} (${fmt(d.min)}-${fmt(d.max)})` : 'no passing run'} | ${ratio} | ${m(s.p50Ms)} / ${m(s.p99Ms)} | ${m(s.ackP50Ms)} / ${m(s.ackP99Ms)} | ${m(s.serverCpuUsPerDelivery)} (${m(s.redisCpuUsPerDelivery)}) | ${s.passed}/${s.runs.length} |\n`;
   }
 }
 process.stdout.write(`\n${table}\n${failover}`);
