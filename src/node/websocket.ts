@@ -198,18 +198,19 @@ export class WebSocket extends ClosingPolicy implements Monitored {
     if (this.connection!.role !== 'server') {
       throw new InvalidStateError('sendPrepared is for server-side connections: a client masks every frame');
     }
-    return this[kWriteFrame](message[kPreparedFrame]) && this.belowHighWater();
+    return this[kWriteFrame](message[kPreparedFrame], message.messageCount) && this.belowHighWater();
   }
 
   /**
    * Write a frame encoded once for many connections (broadcast/publish), in
    * order with this connection's own sends. Returns false if not OPEN or the
-   * slow-consumer cap refused it.
+   * slow-consumer cap refused it. `messages` is how many WebSocket messages the
+   * bytes carry (a PreparedMessage.concat batch carries several), for stats().
    */
-  [kWriteFrame](frame: Buffer[]): boolean {
+  [kWriteFrame](frame: Buffer[], messages = 1): boolean {
     if (this.readyState !== WebSocket.OPEN || this.connection?.state !== 'open') return false;
     if (this.sharedOverCap(frame)) return false;
-    if (this.settings?.stats) this.settings.stats.messagesOut++;
+    if (this.settings?.stats) this.settings.stats.messagesOut += messages;
     this.writeShared(frame);
     return true;
   }

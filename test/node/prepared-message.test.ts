@@ -116,6 +116,7 @@ describe('PreparedMessage and sendPrepared', () => {
       ws.send(`after ${i}`);
     });
     const results = await Promise.all(received);
+    assert.equal(server.stats().messagesOut, 2 * 6, 'a batch counts as the messages it carries');
     results.forEach((got, i) => {
       assert.deepEqual(got, [
         [`own ${i}`, false],
