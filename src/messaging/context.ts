@@ -90,6 +90,8 @@ export interface HubSettings {
   idempotencyTtl: number;
   presenceTtl: number;
   recoveryHold: number;
+  /** History pages being read and sent for recoveries at once, hub-wide (recovery-gate.ts). */
+  maxConcurrentRecoveries: number;
   /** Heartbeat interval in ms (0 = off): session-heartbeat.ts. */
   pingInterval: number;
 }

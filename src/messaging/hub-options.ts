@@ -67,6 +67,13 @@ export interface HubOptions {
   /** Live publications held per recovering subscription before re-reading them from history (default 1000). */
   recoveryHold?: number;
   /**
+   * History pages read and sent for recoveries at once, hub-wide (default 64):
+   * in a reconnect storm the rest wait their turn instead of pulling every
+   * missed page into memory together. Each page is about a quarter of
+   * maxOutboundBytes (at most 1 MiB), and each connection reads one at a time.
+   */
+  maxConcurrentRecoveries?: number;
+  /**
    * Heartbeat, ms (default 25000; 0 = off): each client hears a frame at least
    * this often (a `ping` push when idle) and is closed with 4005 after 2 x this
    * long without a byte from it. Browsers cannot see WebSocket pings: this is
@@ -101,6 +108,7 @@ const HUB_OPTIONS = [
   'idempotencyTtl',
   'presenceTtl',
   'recoveryHold',
+  'maxConcurrentRecoveries',
   'pingInterval',
 ] as const;
 
@@ -169,6 +177,8 @@ export function checkHubOptions(what: string, options: HubOptions): CheckedHubOp
     idempotencyTtl: checkMs(what, 'idempotencyTtl', options.idempotencyTtl) ?? 300_000,
     presenceTtl: checkMs(what, 'presenceTtl', options.presenceTtl, 30) ?? 15_000,
     recoveryHold: checkInteger(what, 'recoveryHold', options.recoveryHold, 0, 1_000_000) ?? 1000,
+    maxConcurrentRecoveries:
+      checkInteger(what, 'maxConcurrentRecoveries', options.maxConcurrentRecoveries, 1, 1_000_000) ?? 64,
     pingInterval: checkPingInterval(what, options.pingInterval),
   };
   const hooks: HubHooks = {

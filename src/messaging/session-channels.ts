@@ -13,7 +13,8 @@ import {
   type StreamPosition,
   type SubscribeResult,
 } from './protocol.js';
-import { toErrorBody } from './session-parts.js';
+import { recoveryPageBytes, recoverySlotsOf, Slots } from './recovery-gate.js';
+import { encodePub, toErrorBody } from './session-parts.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 
 interface Owner extends SubscriptionOwner {
@@ -23,6 +24,8 @@ interface Owner extends SubscriptionOwner {
 
 export class SessionChannels {
   private readonly subscriptions = new Map<string, Subscription>();
+  /** This connection's recoveries read one history page at a time (recovery-gate.ts). */
+  private readonly recoveryTurn = new Slots(1);
 
   constructor(
     private readonly ctx: HubContext,
@@ -63,6 +66,10 @@ export class SessionChannels {
     }
     const subscription = new Subscription(channel, ns, this.owner, ctx.engine, {
       pageSize: ctx.settings.maxHistoryLimit,
+      pageBytes: recoveryPageBytes(ctx.settings.maxOutboundBytes),
+      bytesOf: (pub) => encodePub(channel, pub).length,
+      connectionTurn: this.recoveryTurn,
+      hubSlots: recoverySlotsOf(ctx),
       holdLimit: ctx.settings.recoveryHold,
     });
     // Reserved before any await: a second subscribe to the channel meanwhile is refused.

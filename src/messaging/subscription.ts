@@ -13,13 +13,16 @@
  *    subscription with `unsubscribed` 2500 (the client resubscribes and is
  *    told `recovered: false`): never a silent gap.
  *
- * Pages are read one at a time and each is sent only as fast as the client
- * reads (owner.writable), so memory stays bounded however large the gap.
+ * Pages are read one at a time per connection, sized in bytes, and each is
+ * sent only as fast as the client reads (owner.writable), in one of the hub's
+ * recovery slots (recovery-gate.ts), so memory stays bounded however large
+ * the gap and however many clients recover at once.
  */
 
-import type { Engine } from './engine.js';
+import type { Engine, HistoryPage } from './engine.js';
 import type { Namespace } from './namespaces.js';
 import type { ClientInfo, Publication, StreamPosition } from './protocol.js';
+import { FIRST_PAGE_LIMIT, type Slots } from './recovery-gate.js';
 
 export interface SubscriptionOwner {
   readonly clientId: string;
@@ -34,8 +37,16 @@ export interface SubscriptionOwner {
 }
 
 export interface SubscriptionLimits {
-  /** Publications per history read. */
+  /** Publications per history read, at most. */
   pageSize: number;
+  /** Bytes per history page, about (recovery-gate.ts): the page limit adapts to the publications' size. */
+  pageBytes: number;
+  /** A publication's encoded size in bytes (the pub push it is sent as). */
+  bytesOf(pub: Publication): number;
+  /** The connection's turn: its subscriptions read one page at a time. */
+  connectionTurn: Slots;
+  /** The hub's recovery slots. */
+  hubSlots: Slots;
   /** Live publications held while history is read; beyond it they are re-read from history. */
   holdLimit: number;
 }
@@ -59,6 +70,8 @@ export class Subscription {
   private catchingUp = false;
   /** A resync asked for one more history read even if nothing is held. */
   private mustRead = false;
+  /** Publications per history read, adapted to their size (pageBytes). */
+  private pageLimit: number;
 
   constructor(
     readonly channel: string,
@@ -66,7 +79,9 @@ export class Subscription {
     readonly owner: SubscriptionOwner,
     private readonly engine: Engine,
     private readonly limits: SubscriptionLimits,
-  ) {}
+  ) {
+    this.pageLimit = Math.min(limits.pageSize, FIRST_PAGE_LIMIT);
+  }
 
   /** A live publication from the engine's feed. */
   onPublication(pub: Publication): void {
@@ -89,48 +104,68 @@ export class Subscription {
    * after it, page by page). Must be called after the live feed is established.
    */
   async start(since: StreamPosition | undefined): Promise<StartOutcome> {
-    const first = await this.engine.history({
-      channel: this.channel,
-      since,
-      limit: since ? this.limits.pageSize : 0,
-    });
-    const top = first.top;
     if (!since) {
+      const { top } = await this.engine.history({ channel: this.channel, limit: 0 });
       this.moveTo(top);
       this.state = 'ready';
       return { ...top };
     }
-    const pubs = first.publications;
-    const covered =
-      since.epoch === top.epoch &&
-      since.offset <= top.offset &&
-      (since.offset === top.offset || pubs[0]?.offset === since.offset + 1);
-    if (!covered) {
-      this.moveTo(top);
-      this.state = 'ready';
-      return { ...top, recovered: false };
-    }
-    this.moveTo(since);
-    await this.deliverPage(pubs);
-    let target = top.offset;
-    while (this.offset < target && this.state !== 'closed') {
-      const page = await this.engine.history({
-        channel: this.channel,
-        since: { epoch: this.epoch, offset: this.offset },
-        limit: this.limits.pageSize,
+    let recovered = true;
+    let first = true;
+    let target = Number.POSITIVE_INFINITY;
+    while (this.state !== 'closed' && recovered && (first || this.offset < target)) {
+      const at: StreamPosition = first ? since : { epoch: this.epoch, offset: this.offset };
+      const before = first ? -1 : this.offset;
+      await this.page(at, async (page) => {
+        const top = page.top;
+        const pubs = page.publications;
+        // The first page decides whether history covers the gap; a later one must continue it
+        // (trimmed or lost while paging: what was delivered stays delivered, the rest is gone).
+        const continues = first
+          ? since.epoch === top.epoch &&
+            since.offset <= top.offset &&
+            (since.offset === top.offset || pubs[0]?.offset === since.offset + 1)
+          : this.continues(top, pubs);
+        if (!continues) {
+          this.moveTo(top);
+          recovered = false;
+          return;
+        }
+        if (first) this.moveTo(since);
+        first = false;
+        target = top.offset;
+        await this.deliverPage(pubs);
       });
-      // Trimmed or lost while we were paging: what was delivered stays delivered, the rest is gone.
-      if (!this.continues(page.top, page.publications)) {
-        this.moveTo(page.top);
-        this.state = 'ready';
-        return { ...page.top, recovered: false };
-      }
-      await this.deliverPage(page.publications);
-      target = page.top.offset;
+      // A page that continues the position but brings nothing (a broken engine): never loop forever.
+      if (this.offset === before && this.offset < target) recovered = false;
     }
-    if (this.state === 'closed') return { epoch: this.epoch, offset: this.offset, recovered: true };
-    this.state = 'ready';
-    return { epoch: this.epoch, offset: this.offset, recovered: true };
+    if (this.state !== 'closed') this.state = 'ready';
+    return recovered
+      ? { epoch: this.epoch, offset: this.offset, recovered: true }
+      : { epoch: this.epoch, offset: this.offset, recovered: false };
+  }
+
+  /**
+   * Read one history page from `since` and hand it to `use`, in this
+   * connection's turn, once its outbound queue drained, in one of the hub's
+   * recovery slots (recovery-gate.ts); then adapt the page size to the bytes seen.
+   */
+  private async page(since: StreamPosition, use: (page: HistoryPage) => Promise<void>): Promise<void> {
+    const { connectionTurn, hubSlots } = this.limits;
+    await connectionTurn.run(async () => {
+      await this.owner.writable();
+      await hubSlots.run(async () => {
+        if (this.state === 'closed') return;
+        const page = await this.engine.history({ channel: this.channel, since, limit: this.pageLimit });
+        let largest = 1;
+        for (const pub of page.publications) largest = Math.max(largest, this.limits.bytesOf(pub));
+        this.pageLimit = Math.max(
+          1,
+          Math.min(this.limits.pageSize, Math.floor(this.limits.pageBytes / largest)),
+        );
+        await use(page);
+      });
+    });
   }
 
   /** The reply went out: from now on publications flow live (held ones first, merged by offset). */
@@ -193,12 +228,19 @@ export class Subscription {
     return pubs[0]?.offset === this.offset + 1;
   }
 
+  /** Send a page in order; every pageBytes sent, wait for the client to read (the page is the only copy held). */
   private async deliverPage(pubs: Publication[]): Promise<void> {
+    let sent = 0;
     for (const pub of pubs) {
       if (this.state === 'closed') return;
       if (pub.epoch !== this.epoch || pub.offset <= this.offset) continue;
       if (pub.offset !== this.offset + 1) return; // cannot happen with a correct engine; the caller re-reads
-      if (!this.send(pub)) await this.owner.writable();
+      this.send(pub);
+      sent += this.limits.bytesOf(pub);
+      if (sent >= this.limits.pageBytes) {
+        await this.owner.writable();
+        sent = 0;
+      }
     }
   }
 
@@ -212,16 +254,14 @@ export class Subscription {
         if (!this.mustRead && this.drainHeld()) return; // caught up: live delivery resumes synchronously
         this.mustRead = false;
         const before = this.offset;
-        const page = await this.engine.history({
-          channel: this.channel,
-          since: { epoch: this.epoch, offset: this.offset },
-          limit: this.limits.pageSize,
+        let lost = false;
+        await this.page({ epoch: this.epoch, offset: this.offset }, async (page) => {
+          if (this.state !== 'live') return;
+          if (!this.continues(page.top, page.publications)) lost = true;
+          else await this.deliverPage(page.publications);
         });
         if (this.state !== 'live') return;
-        if (!this.continues(page.top, page.publications)) {
-          return this.lose('insufficient state');
-        }
-        await this.deliverPage(page.publications);
+        if (lost) return this.lose('insufficient state');
         // Held publications beyond a top the history does not show yet: allow one more read, then give up.
         if (this.offset === before && !this.drainHeld()) {
           if (++idleReads >= 2) return this.lose('insufficient state');
