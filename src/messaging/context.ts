@@ -88,6 +88,8 @@ export interface HubSettings {
   historyLimit: number;
   maxHistoryLimit: number;
   idempotencyTtl: number;
+  /** Keyed publishes per connection per idempotency window (session-parts.ts KeyBudget). */
+  maxIdempotencyKeys: number;
   presenceTtl: number;
   recoveryHold: number;
   /** History pages being read and sent for recoveries at once, hub-wide (recovery-gate.ts). */

@@ -62,6 +62,12 @@ export interface HubOptions {
   maxHistoryLimit?: number;
   /** How long a publish's idempotency key is remembered, ms (default 300000). */
   idempotencyTtl?: number;
+  /**
+   * Publishes with an idempotency key one connection may make per idempotency
+   * window (default 10000): the engine remembers each key that long, so this
+   * bounds the memory one client can fill with keys. Beyond it: too-many-requests (temporary).
+   */
+  maxIdempotencyKeys?: number;
   /** Presence entries not refreshed within this many ms disappear with a leave (default 15000: a dead node's members leave within 15 s). */
   presenceTtl?: number;
   /** Live publications held per recovering subscription before re-reading them from history (default 1000). */
@@ -106,6 +112,7 @@ const HUB_OPTIONS = [
   'historyLimit',
   'maxHistoryLimit',
   'idempotencyTtl',
+  'maxIdempotencyKeys',
   'presenceTtl',
   'recoveryHold',
   'maxConcurrentRecoveries',
@@ -175,6 +182,8 @@ export function checkHubOptions(what: string, options: HubOptions): CheckedHubOp
     historyLimit,
     maxHistoryLimit,
     idempotencyTtl: checkMs(what, 'idempotencyTtl', options.idempotencyTtl) ?? 300_000,
+    maxIdempotencyKeys:
+      checkInteger(what, 'maxIdempotencyKeys', options.maxIdempotencyKeys, 1, 100_000_000) ?? 10_000,
     presenceTtl: checkMs(what, 'presenceTtl', options.presenceTtl, 30) ?? 15_000,
     recoveryHold: checkInteger(what, 'recoveryHold', options.recoveryHold, 0, 1_000_000) ?? 1000,
     maxConcurrentRecoveries:

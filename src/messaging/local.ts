@@ -3,8 +3,9 @@
  * machinery as a WebSocket client — recovery before the reply, ordering,
  * presence, join/leave, idempotency, limits — for server code that bridges
  * another protocol onto channels (the chat's /chat endpoint) or tests.
- * Frames go through the protocol's JSON encoding, so a local connection sees
- * exactly what a remote client would.
+ * Replies go through the protocol's JSON encoding, so a local connection sees
+ * exactly what a remote client would; publications and join/leave (the bulk of
+ * the traffic) are handed over as the shared objects themselves, frozen.
  */
 
 import { HubError } from './context.js';
@@ -28,7 +29,11 @@ export interface LocalConnectionOptions {
   user?: string;
   /** Public info shown in presence, join/leave and publications (e.g. {nick}). */
   info?: unknown;
-  /** Every push (pub, join, leave, unsubscribed, disconnect, message), in order. */
+  /**
+   * Every push (pub, join, leave, unsubscribed, disconnect, message), in order.
+   * A pub's publication and a join/leave's info are the objects every
+   * subscriber and the history share (no JSON round trip): they are frozen.
+   */
   onPush: (push: Push) => void;
   /** The connection ended (code, reason): 4001 slow consumer, 4000 shutdown, ... */
   onClose?: (code: number, reason: string) => void;
@@ -60,6 +65,13 @@ class LocalSocket implements SessionSocket {
     return this.options.drained?.() ?? Promise.resolve();
   }
 
+  /** Publications and join/leave: the session hands over the (frozen, shared) object itself. */
+  sendPush(push: Push): boolean {
+    this.options.onPush(push);
+    return true;
+  }
+
+  /** Replies and the rarer pushes arrive as JSON, exactly as a remote client would get them. */
   send(data: string | Buffer): boolean {
     const frame = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as
       | { id: number; result?: unknown; error?: ErrorBody }

@@ -55,6 +55,32 @@ interface IdempotencyEntry {
 
 const WHAT = 'MemoryEngine';
 
+/**
+ * The data as it will be sent, checked once, up front, that JSON can encode it
+ * (a BigInt or a cycle from a server-side publish would otherwise fail later,
+ * once per subscriber, after taking an offset), and stored as the engine's own
+ * copy: the caller may go on changing its object, and in-process subscribers
+ * are handed the stored one, frozen (local.ts). undefined is stored as null,
+ * as the Redis engine stores it.
+ */
+function storedCopy(channel: string, data: unknown): unknown {
+  if (data === undefined) return null;
+  let json: string | undefined;
+  let problem: string | undefined;
+  try {
+    json = JSON.stringify(data);
+    if (json === undefined) problem = `a ${typeof data} is not a JSON value`;
+  } catch (error) {
+    problem = (error as Error).message.split('\n')[0]; // V8's cycle message goes on for lines
+  }
+  if (problem !== undefined || json === undefined) {
+    throw new TypeError(
+      `MemoryEngine: the data published to ${JSON.stringify(channel)} cannot be encoded as JSON (${problem}); publish JSON values only`,
+    );
+  }
+  return JSON.parse(json);
+}
+
 export function newEpoch(): string {
   return randomBytes(6).toString('base64url');
 }
@@ -122,12 +148,13 @@ export class MemoryEngine implements Engine {
       const seen = this.idempotency.get(channel)?.get(idempotencyKey);
       if (seen && seen.expiresAt > now) return { epoch: seen.epoch, offset: seen.offset, duplicate: true };
     }
+    const data = storedCopy(channel, request.data);
     const state = this.channel(channel, now);
     const { size, ttlMs } = request.history;
     state.historyTtlMs = ttlMs;
     state.expiresAt = now + Math.max(this.metaTtl, ttlMs);
     state.top++;
-    const pub: Publication = { offset: state.top, epoch: state.epoch, data: request.data, ts: now };
+    const pub: Publication = { offset: state.top, epoch: state.epoch, data, ts: now };
     if (request.info) pub.info = request.info;
     if (size > 0) {
       state.pubs.push(pub);

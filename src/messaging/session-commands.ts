@@ -9,6 +9,7 @@ import { type HubContext, HubError } from './context.js';
 import { type ClientInfo, type Command, ErrorCodes } from './protocol.js';
 import type { SessionChannels } from './session-channels.js';
 import type { SessionCredential } from './session-credential.js';
+import type { KeyBudget } from './session-parts.js';
 
 /** A reply's result, and what to do once the reply is written (start live delivery). */
 export type Outcome = { result: unknown; after?: () => void };
@@ -18,6 +19,7 @@ export interface CommandTarget {
   readonly client: ClientInfo;
   readonly channels: SessionChannels;
   readonly credential: SessionCredential;
+  readonly keyBudget: KeyBudget;
 }
 
 export async function executeCommand(target: CommandTarget, command: Command): Promise<Outcome> {
@@ -35,6 +37,14 @@ export async function executeCommand(target: CommandTarget, command: Command): P
       return { result: {} };
     case 'publish': {
       const { channel, data, key } = command.params;
+      if (key !== undefined && !target.keyBudget.take()) {
+        const { maxIdempotencyKeys, idempotencyTtl } = ctx.settings;
+        throw new HubError(
+          ErrorCodes.tooManyRequests,
+          `more than ${maxIdempotencyKeys} publishes with a key within ${idempotencyTtl / 1000} s (the idempotency window)`,
+          true,
+        );
+      }
       return { result: await channelCommands.publish(ctx, client, channel, data, key) };
     }
     case 'history':

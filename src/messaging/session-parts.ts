@@ -32,6 +32,37 @@ export class RateLimit {
   }
 }
 
+/**
+ * Idempotency keys one connection may have the engine remember: the engine
+ * keeps every key for the idempotency window, so without a cap one client
+ * publishing at the command rate fills memory with keys. Counted in two
+ * consecutive windows of that length: a key is remembered for at most one
+ * window, so current + previous covers every key still held.
+ */
+export class KeyBudget {
+  private windowStart = Date.now();
+  private current = 0;
+  private previous = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly window: number,
+  ) {}
+
+  take(): boolean {
+    const now = Date.now();
+    const elapsed = now - this.windowStart;
+    if (elapsed >= this.window) {
+      this.previous = elapsed >= 2 * this.window ? 0 : this.current;
+      this.current = 0;
+      this.windowStart = now - (elapsed % this.window);
+    }
+    if (this.current + this.previous >= this.max) return false;
+    this.current++;
+    return true;
+  }
+}
+
 /** Ask the authenticate hook (none: everyone is anonymous) and check what it answered. */
 export async function authenticate(ctx: HubContext, context: ConnectContext): Promise<Identity> {
   const hook = ctx.hooks.authenticate;
@@ -60,6 +91,28 @@ export function connectFailureCode(error: ErrorBody): number {
   if (error.code === ErrorCodes.unauthorized) return CloseCodes.unauthorized;
   if (error.code === ErrorCodes.tokenExpired) return CloseCodes.tokenExpired;
   return CloseCodes.engineUnavailable;
+}
+
+const deeplyFrozen = new WeakSet<object>();
+
+/**
+ * Freeze a value and everything in it (once: remembered), so that in-process
+ * consumers handed the shared object (local connections) cannot change what
+ * other subscribers and the history see. Iterative: no recursion to overflow.
+ */
+export function frozen<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || deeplyFrozen.has(value)) return value;
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (deeplyFrozen.has(node)) continue;
+    deeplyFrozen.add(node);
+    Object.freeze(node);
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push(child);
+    }
+  }
+  return value;
 }
 
 interface EncodedPub {

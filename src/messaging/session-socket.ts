@@ -1,6 +1,7 @@
 /** The connection under a session (a WebSocket, or an in-process LocalConnection). */
 
 import type { PreparedMessage } from '../index.js';
+import type { Push } from './protocol.js';
 
 /** WebSocket readyState OPEN (the same value for local connections). */
 export const OPEN = 1;
@@ -21,6 +22,8 @@ export interface SessionSocket {
   send(data: string | Buffer, options: { binary: boolean }): boolean;
   /** Send bytes framed once for many connections (WebSockets have it; local connections take `send`). */
   sendPrepared?(message: PreparedMessage): boolean;
+  /** In-process connections: take a pub/join/leave push as the (frozen) object, without JSON. */
+  sendPush?(push: Push): boolean;
   close(code: number, reason: string): void;
   /** Drop the connection without a closing handshake. */
   terminate(): void;

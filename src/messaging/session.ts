@@ -30,11 +30,23 @@ import { executeCommand } from './session-commands.js';
 import { SessionCredential } from './session-credential.js';
 import { heartbeatOf } from './session-heartbeat.js';
 import { type OutboundMessage, Outbox } from './session-outbox.js';
-import { connectFailureCode, encodePub, preparePub, RateLimit, toErrorBody } from './session-parts.js';
+import {
+  connectFailureCode,
+  encodePub,
+  frozen,
+  KeyBudget,
+  preparePub,
+  RateLimit,
+  toErrorBody,
+} from './session-parts.js';
 import { OPEN, type SessionSocket } from './session-socket.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
 
 export type { SessionSocket } from './session-socket.js';
+
+/** A push handed over as an object (in-process connections only: they have sendPush). */
+const isPush = (data: OutboundMessage | Push): data is Push =>
+  typeof data === 'object' && !Buffer.isBuffer(data) && 'push' in data;
 
 /** Bytes queued (outbox and socket) above which a paged recovery waits (writable()) before queueing more. */
 const OUTBOX_HIGH_WATER = 64 * 1024;
@@ -53,6 +65,7 @@ export class Session implements SubscriptionOwner, SessionLike {
   /** The code and reason this side closed with (the 'disconnect' event reports them). */
   private closedWith: [number, string] | undefined;
   private readonly rateLimit: RateLimit;
+  private readonly keyBudget: KeyBudget;
   private inFlight = 0;
   private badCommands = 0;
   /** Everything this session writes waits here until the event-loop iteration ends (session-outbox.ts). */
@@ -79,6 +92,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     );
     this.channels = new SessionChannels(ctx, this);
     this.rateLimit = new RateLimit(ctx.settings.commandRate, ctx.settings.commandBurst);
+    this.keyBudget = new KeyBudget(ctx.settings.maxIdempotencyKeys, ctx.settings.idempotencyTtl);
     this.connectTimer = setTimeout(() => {
       this.disconnect(
         CloseCodes.connectTimeout,
@@ -130,6 +144,8 @@ export class Session implements SubscriptionOwner, SessionLike {
   deliver(channel: string, pub: Publication): boolean {
     // A live fan-out writes the publication's shared frame; only the checks in write() are per connection.
     if (this.ws.sendPrepared) return this.write(preparePub(channel, pub));
+    // In-process connections take the object itself: shared with every subscriber, so frozen.
+    if (this.ws.sendPush) return this.write({ push: 'pub', channel, pub: frozen(pub) });
     return this.write(encodePub(channel, pub));
   }
 
@@ -144,7 +160,8 @@ export class Session implements SubscriptionOwner, SessionLike {
 
   joinLeave(kind: 'join' | 'leave', channel: string, info: ClientInfo): void {
     if (info.client === this.client) return; // one's own join is in the subscribe reply
-    this.write(JSON.stringify({ push: kind, channel, info } satisfies Push));
+    if (this.ws.sendPush) this.write({ push: kind, channel, info: frozen(info) });
+    else this.write(JSON.stringify({ push: kind, channel, info } satisfies Push));
   }
 
   refreshPresence(): void {
@@ -159,7 +176,7 @@ export class Session implements SubscriptionOwner, SessionLike {
    * of being allowed to hold memory or slow the publishers (the cap is on
    * accumulation: one message may go on top of a buffer below it).
    */
-  write(data: OutboundMessage): boolean {
+  write(data: OutboundMessage | Push): boolean {
     if (this.state === 'closed' || this.ws.readyState !== OPEN) return false;
     const buffered = this.ws.bufferedAmount;
     if (buffered + this.outbox.bytes >= this.ctx.settings.maxOutboundBytes) {
@@ -170,15 +187,16 @@ export class Session implements SubscriptionOwner, SessionLike {
       return false;
     }
     // In-process connections take each message at once: there is no write to save.
-    if (!this.ws.sendPrepared) return this.writeNow(data);
+    if (!this.ws.sendPrepared || isPush(data)) return this.writeNow(data);
     this.outbox.push(data);
     return buffered + this.outbox.bytes < OUTBOX_HIGH_WATER;
   }
 
   /** The outbox hands its messages over here, in order. */
-  private writeNow(data: OutboundMessage): boolean {
+  private writeNow(data: OutboundMessage | Push): boolean {
     if (this.ws.readyState !== OPEN) return false;
     if (typeof data === 'string' || Buffer.isBuffer(data)) return this.ws.send(data, { binary: false });
+    if (isPush(data)) return this.ws.sendPush!(data);
     return this.ws.sendPrepared!(data);
   }
 
@@ -239,7 +257,13 @@ export class Session implements SubscriptionOwner, SessionLike {
     }
     this.inFlight++;
     executeCommand(
-      { ctx: this.ctx, client: this.clientInfo!, channels: this.channels, credential: this.credential },
+      {
+        ctx: this.ctx,
+        client: this.clientInfo!,
+        channels: this.channels,
+        credential: this.credential,
+        keyBudget: this.keyBudget,
+      },
       command,
     ).then(
       (outcome) => {
