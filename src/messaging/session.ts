@@ -5,7 +5,9 @@
  * connection closes first; nothing a client sends can throw out of here.
  * Its parts: session-channels.ts (subscriptions), session-commands.ts (the
  * commands after connect), session-credential.ts (authenticate, refresh,
- * expiry), session-parts.ts (stateless helpers).
+ * expiry), session-admission.ts (per-connection limits), session-heartbeat.ts,
+ * session-outbox.ts (writes batched per event-loop turn), session-parts.ts
+ * (stateless helpers).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -25,20 +27,13 @@ import {
   shouldReconnect,
   UnsubscribeCodes,
 } from './protocol.js';
+import { Admission } from './session-admission.js';
 import { SessionChannels } from './session-channels.js';
 import { executeCommand } from './session-commands.js';
 import { SessionCredential } from './session-credential.js';
 import { heartbeatOf } from './session-heartbeat.js';
 import { type OutboundMessage, Outbox } from './session-outbox.js';
-import {
-  connectFailureCode,
-  encodePub,
-  frozen,
-  KeyBudget,
-  preparePub,
-  RateLimit,
-  toErrorBody,
-} from './session-parts.js';
+import { connectFailureCode, encodePub, frozen, preparePub, toErrorBody } from './session-parts.js';
 import { OPEN, type SessionSocket } from './session-socket.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
 
@@ -64,10 +59,7 @@ export class Session implements SubscriptionOwner, SessionLike {
   private connectTimer: NodeJS.Timeout | undefined;
   /** The code and reason this side closed with (the 'disconnect' event reports them). */
   private closedWith: [number, string] | undefined;
-  private readonly rateLimit: RateLimit;
-  private readonly keyBudget: KeyBudget;
-  private inFlight = 0;
-  private badCommands = 0;
+  private readonly admission: Admission;
   /** Everything this session writes waits here until the event-loop iteration ends (session-outbox.ts). */
   private readonly outbox = new Outbox({
     writeNow: (message) => {
@@ -91,8 +83,7 @@ export class Session implements SubscriptionOwner, SessionLike {
       this.disconnect(CloseCodes.tokenExpired, 'the credential expired and was not refreshed'),
     );
     this.channels = new SessionChannels(ctx, this);
-    this.rateLimit = new RateLimit(ctx.settings.commandRate, ctx.settings.commandBurst);
-    this.keyBudget = new KeyBudget(ctx.settings.maxIdempotencyKeys, ctx.settings.idempotencyTtl);
+    this.admission = new Admission(ctx.settings);
     this.connectTimer = setTimeout(() => {
       this.disconnect(
         CloseCodes.connectTimeout,
@@ -229,20 +220,8 @@ export class Session implements SubscriptionOwner, SessionLike {
     if (parsed.ok === 'pong') return; // heard: the heartbeat counts bytes, nothing else to do
     if (!parsed.ok) return this.badCommand(parsed.id, parsed.error);
     const command = parsed.command;
-    if (!this.rateLimit.take()) {
-      return this.replyError(command.id, {
-        code: ErrorCodes.tooManyRequests,
-        message: `more than ${this.ctx.settings.commandRate} commands per second`,
-        temporary: true,
-      });
-    }
-    if (this.inFlight >= this.ctx.settings.maxCommandsInFlight) {
-      return this.replyError(command.id, {
-        code: ErrorCodes.tooManyRequests,
-        message: `more than ${this.ctx.settings.maxCommandsInFlight} commands waiting for replies`,
-        temporary: true,
-      });
-    }
+    const refusal = this.admission.refusal();
+    if (refusal) return this.replyError(command.id, refusal);
     if (command.cmd === 'connect') {
       // A throwing 'connect' listener (application code) must not become an unhandled rejection.
       this.connect(command.id, command.params ?? {}).catch((error) => this.ctx.reportError(error));
@@ -255,24 +234,24 @@ export class Session implements SubscriptionOwner, SessionLike {
         temporary: false,
       });
     }
-    this.inFlight++;
+    this.admission.begin();
     executeCommand(
       {
         ctx: this.ctx,
         client: this.clientInfo!,
         channels: this.channels,
         credential: this.credential,
-        keyBudget: this.keyBudget,
+        keyBudget: this.admission.keyBudget,
       },
       command,
     ).then(
       (outcome) => {
-        this.inFlight--;
+        this.admission.end();
         this.reply(command.id, outcome.result);
         outcome.after?.();
       },
       (error) => {
-        this.inFlight--;
+        this.admission.end();
         this.replyError(command.id, toErrorBody(this.ctx, error));
       },
     );
@@ -280,9 +259,8 @@ export class Session implements SubscriptionOwner, SessionLike {
 
   private badCommand(id: number, error: ErrorBody): void {
     this.replyError(id, error);
-    if (++this.badCommands >= this.ctx.settings.maxBadCommands) {
-      this.disconnect(CloseCodes.badRequest, `${this.badCommands} malformed or unknown commands`);
-    }
+    const tooMany = this.admission.bad();
+    if (tooMany) this.disconnect(CloseCodes.badRequest, tooMany);
   }
 
   // ------------------------------------------------------------ connect
@@ -296,13 +274,13 @@ export class Session implements SubscriptionOwner, SessionLike {
       });
     }
     this.state = 'connecting';
-    this.inFlight++;
+    this.admission.begin();
     let identity: Identity;
     try {
       await this.ctx.started;
       identity = await this.credential.connect(params.token, params.data, params.name);
     } catch (error) {
-      this.inFlight--;
+      this.admission.end();
       const body = toErrorBody(this.ctx, error);
       this.replyError(id, body);
       return this.disconnect(connectFailureCode(body), body.message);
@@ -322,7 +300,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     heartbeat?.add(this);
     // Every channel recovers in parallel; their recovered publications all precede the reply.
     const { results: subs, started } = await this.channels.subscribeMany(params.subs ?? {});
-    this.inFlight--;
+    this.admission.end();
     const result: ConnectResult = { client: this.client, user: this.user, version: PROTOCOL_VERSION, subs };
     const expiresIn = this.credential.expiresIn();
     if (expiresIn !== undefined) result.expiresIn = expiresIn;
