@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import type { RefusalReason } from './server/stats.js';
 
 /**
  * Reads the head of one HTTP/1.1 request from a fresh socket, for standalone
@@ -15,9 +16,31 @@ import type { Socket } from 'node:net';
  * Node combines them) and rawHeaders.
  */
 
+/** Why a request head was refused: the key the server counts it under in stats().refused. */
+export type HeadRefusalReason = Extract<
+  RefusalReason,
+  'handshake-timeout' | 'headers-too-large' | 'malformed-http' | 'http-version'
+>;
+
+/** A head the server answers with an HTTP error (`body` says why, for people). */
+export interface HeadRefusal {
+  ok: false;
+  reason: HeadRefusalReason;
+  status: number;
+  body: string;
+}
+
 export type HeadOutcome =
   | { ok: true; request: http.IncomingMessage; rest: Buffer }
-  | { ok: false; status: number; reason: string; why: string };
+  | HeadRefusal
+  /** The client left before its head was complete: there is no one to answer. */
+  | { ok: false; gone: true };
+
+function refusal(reason: HeadRefusalReason, status: number, body: string): HeadRefusal {
+  return { ok: false, reason, status, body };
+}
+
+const MALFORMED = refusal('malformed-http', 400, 'malformed HTTP request');
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
@@ -70,23 +93,17 @@ export function readRequestHead(
   };
   const timer = setTimeout(
     () =>
-      finish({
-        ok: false,
-        status: 408,
-        reason: `request headers not received within ${options.timeout} ms`,
-        why: 'handshake-timeout',
-      }),
+      finish(refusal('handshake-timeout', 408, `request headers not received within ${options.timeout} ms`)),
     options.timeout,
   );
   const onError = () => socket.destroy();
-  // The client left before its head was complete (status 0: nothing to answer).
-  const onClose = () => finish({ ok: false, status: 0, reason: 'connection closed', why: 'closed' });
+  const onClose = () => finish({ ok: false, gone: true });
   const firstLine = new RequestLineScanner();
   const onData = (chunk: Buffer) => {
     // Bytes that cannot begin an HTTP request (a TLS ClientHello on a ws://
     // port, a stray protocol) are answered at once, not after the timeout.
     if (!firstLine.accepts(chunk)) {
-      finish({ ok: false, status: 400, reason: 'malformed HTTP request', why: 'malformed-http' });
+      finish(MALFORMED);
       return;
     }
     const searchFrom = Math.max(0, length - 3);
@@ -97,7 +114,7 @@ export function readRequestHead(
     const end = buffer.indexOf(END, searchFrom);
     if (end === -1 || end + 4 > options.maxHeaderSize) {
       if (length > options.maxHeaderSize) {
-        finish({ ok: false, status: 431, reason: 'request headers too large', why: 'headers-too-large' });
+        finish(refusal('headers-too-large', 431, 'request headers too large'));
       }
       return;
     }
@@ -105,50 +122,39 @@ export function readRequestHead(
     // (what Node's HTTP server does before 'upgrade'): later bytes wait.
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     const request = parseHead(socket, buffer.subarray(0, end).toString('latin1'));
-    if (!request) {
-      finish({ ok: false, status: 400, reason: 'malformed HTTP request', why: 'malformed-http' });
-    } else if ('status' in request) {
-      finish({ ok: false, ...request });
-    } else {
-      finish({ ok: true, request, rest: buffer.subarray(end + 4) });
-    }
+    if ('status' in request) finish(request);
+    else finish({ ok: true, request, rest: buffer.subarray(end + 4) });
   };
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('close', onClose);
 }
 
-type Refusal = { status: number; reason: string; why: string };
-
-function parseHead(socket: Socket, head: string): http.IncomingMessage | Refusal | null {
+function parseHead(socket: Socket, head: string): http.IncomingMessage | HeadRefusal {
   const lines = head.split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]!);
-  if (!requestLine) return null;
+  if (!requestLine) return MALFORMED;
   if (requestLine[3] !== '1') {
     // RFC 9110 section 15.6.6: 505 refuses the major version; WebSocket needs HTTP/1.1 (RFC 6455 section 4.1).
-    return {
-      status: 505,
-      reason: `HTTP/${requestLine[3]}.${requestLine[4]} is not supported: WebSocket needs HTTP/1.1`,
-      why: 'http-version',
-    };
+    const version = `HTTP/${requestLine[3]}.${requestLine[4]}`;
+    return refusal('http-version', 505, `${version} is not supported: WebSocket needs HTTP/1.1`);
   }
   const headers: http.IncomingHttpHeaders = {};
   const rawHeaders: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
-    if (colon <= 0) return null; // no name, or an obsolete folded line (starts with a space)
+    if (colon <= 0) return MALFORMED; // no name, or an obsolete folded line (starts with a space)
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return null;
+    if (!TOKEN.test(name)) return MALFORMED;
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (BAD_VALUE.test(value)) return null;
+    if (BAD_VALUE.test(value)) return MALFORMED;
     rawHeaders.push(name, value);
     const key = name.toLowerCase();
     const prior = headers[key];
     // RFC 9112 section 3.2: more than one Host field line is a 400.
-    if (key === 'host' && prior !== undefined) {
-      return { status: 400, reason: 'more than one Host header', why: 'malformed-http' };
-    }
+    if (key === 'host' && prior !== undefined)
+      return refusal('malformed-http', 400, 'more than one Host header');
     if (prior === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
     else if (key === 'set-cookie') (prior as string[]).push(value);
     else if (!SINGLE.has(key)) headers[key] = `${prior}${key === 'cookie' ? '; ' : ', '}${value}`;

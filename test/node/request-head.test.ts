@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { WebSocketServer } from '../../src/index.js';
+import type { RefusalReason, WebSocketServer } from '../../src/index.js';
 import { HANDSHAKE, rawExchange, startServer } from './net-helpers.js';
 
 /**
@@ -73,6 +73,25 @@ describe('request lines and heads', () => {
       assert.match(response, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     });
   }
+
+  test('refused heads are counted under their typed reason; a client that leaves is not a refusal', async () => {
+    const { server: s, port: p } = await startServer({ maxHeaderSize: 1024 });
+    try {
+      const leaver = net.createConnection(p, '127.0.0.1');
+      await once(leaver, 'connect');
+      leaver.end('GET / HTTP/1.1\r\nHost: x\r\n'); // half a head, then gone
+      await once(leaver, 'close');
+      await rawExchange(p, HANDSHAKE('/').replace('HTTP/1.1', 'HTTP/2.0'), 10_000);
+      await rawExchange(p, 'SSH-2.0-OpenSSH_9.6\r\n', 10_000);
+      await rawExchange(p, HANDSHAKE('/', `X-Padding: ${'p'.repeat(2000)}\r\n`), 10_000);
+      // Each refusal is counted before its answer is written (and the leaver's
+      // FIN reached the server before these three connections did).
+      const refused: Partial<Record<RefusalReason, number>> = s.stats().refused;
+      assert.deepEqual(refused, { 'http-version': 1, 'malformed-http': 1, 'headers-too-large': 1 });
+    } finally {
+      await s.close();
+    }
+  });
 
   test('the reason phrases are the standard ones (426, 404 and 400 here)', async () => {
     const { server: s, port: p } = await startServer({ path: '/ws' });

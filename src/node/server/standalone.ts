@@ -6,7 +6,6 @@ import { validateClientRequest } from '../../protocol/handshake.js';
 import { readRequestHead, wantsUpgrade } from '../request-head.js';
 import type { Refusal } from './admission.js';
 import type { ServerConfig, ServerMode } from './config.js';
-import type { RefusalReason } from './stats.js';
 import { pathOf } from './upgrade-router.js';
 
 /**
@@ -61,14 +60,8 @@ export class StandaloneListener {
     readRequestHead(socket, this.config.requestHead, (outcome) => {
       this.pendingHeads.delete(socket);
       if (!outcome.ok) {
-        if (outcome.status === 0) return; // gone before it finished its request
-        const reason = outcome.why as RefusalReason;
-        return this.handlers.refuse(socket, {
-          ok: false,
-          reason,
-          status: outcome.status,
-          body: outcome.reason,
-        });
+        if ('gone' in outcome) return; // gone before it finished its request
+        return this.handlers.refuse(socket, outcome);
       }
       if (wantsUpgrade(outcome.request)) this.handlers.upgrade(outcome.request, socket, outcome.rest);
       else this.handlers.refuse(socket, this.answerPlainRequest(outcome.request));

@@ -33,6 +33,8 @@ export type RefusalReason =
   | 'headers-too-large'
   /** Standalone: not parseable as HTTP/1.1 (400). */
   | 'malformed-http'
+  /** Standalone: an HTTP version other than 1.x (505): WebSocket needs HTTP/1.1. */
+  | 'http-version'
   /** Standalone: a plain HTTP request without Upgrade (426). */
   | 'not-websocket';
 
