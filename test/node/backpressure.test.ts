@@ -36,12 +36,18 @@ describe('backpressure', () => {
   test('sendAsync() resolves as the buffer drains; drained() waits for the low-water mark', async () => {
     const { server, url } = await startServer();
     let received = 0;
-    server.on('connection', (peer) => peer.on('message', () => received++));
+    let allReceived!: () => void;
+    const gotAll = new Promise<void>((r) => (allReceived = r));
+    server.on('connection', (peer) =>
+      peer.on('message', () => {
+        if (++received === 40) allReceived();
+      }),
+    );
     const ws = await WebSocket.connect(url);
     for (let i = 0; i < 40; i++) await ws.sendAsync(chunk);
     assert.ok(ws.bufferedAmount <= 16 * 1024);
     await ws.drained();
-    while (received < 40) await new Promise((r) => setTimeout(r, 10));
+    await gotAll;
     ws.close();
     await server.close();
   });
@@ -109,12 +115,14 @@ describe('backpressure', () => {
     let healthyGot = 0;
     healthy.on('message', () => healthyGot++);
     const closed = new Promise<string>((r) => ws.on('close', (_c, reason) => r(reason)));
-    // The kernel's loopback buffers absorb several MB first; yield so the healthy client keeps reading.
+    // The kernel's loopback buffers absorb several MB first. The healthy client
+    // reads each broadcast before the next is sent, so only the stalled one falls behind.
     let sent = 0;
     while (ws.readyState === WebSocket.OPEN && sent < 400) {
+      const delivered = once(healthy, 'message');
       server.broadcast(chunk);
       sent++;
-      await new Promise((r) => setTimeout(r, 1));
+      await delivered;
     }
     assert.match(await closed, /slow consumer/);
     while (healthyGot < sent) await once(healthy, 'message');

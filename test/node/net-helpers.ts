@@ -83,13 +83,16 @@ export async function rawClient(port: number, path = '/', extraHeaders = '') {
     },
     /** Wait until `predicate(buffer)` holds or the socket ends; returns the buffer. */
     async waitFor(predicate: (b: Buffer) => boolean, timeoutMs = 3000): Promise<Buffer> {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(buffer) && !ended && Date.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 50);
-        });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        wake();
+      }, timeoutMs);
+      // Woken by each chunk, the end of the socket, or the deadline.
+      while (!predicate(buffer) && !ended && !timedOut) {
+        await new Promise<void>((resolve) => waiters.push(resolve));
       }
+      clearTimeout(timer);
       return buffer;
     },
     /** Bytes received after the handshake response. */

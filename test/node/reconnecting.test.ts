@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { WebSocketServer } from '../../src/index.js';
 import { ReconnectingWebSocket } from '../../src/node/reconnecting.js';
+import { WebSocket } from '../../src/node/websocket.js';
 import { freePort } from './net-helpers.js';
 
 async function serverOn(port: number, onMessage?: (data: string) => void) {
@@ -37,10 +38,14 @@ describe('ReconnectingWebSocket', { timeout: 20_000 }, () => {
     client.send('queued 2');
     assert.equal(client.queued, 2);
     const received: string[] = [];
-    const second = await serverOn(port, (d) => received.push(d));
+    let gotThree!: () => void;
+    const three = new Promise<void>((r) => (gotThree = r));
+    const second = await serverOn(port, (d) => {
+      if (received.push(d) === 3) gotThree();
+    });
     await once(client, 'reconnected');
     client.send('live 3');
-    while (received.length < 3) await new Promise((r) => setTimeout(r, 10));
+    await three;
     assert.deepEqual(received, ['queued 1', 'queued 2', 'live 3']);
     const closed = once(client, 'close');
     client.close(1000, 'done');
@@ -112,8 +117,11 @@ describe('ReconnectingWebSocket', { timeout: 20_000 }, () => {
     client.close(4100, 'bye');
     const [code] = await once(client, 'close');
     assert.equal(code, 4100);
-    await new Promise((r) => setTimeout(r, 200));
+    // The final 'close' is emitted only when the client decided not to reconnect
+    // (it is that decision's other branch), so nothing can follow it.
     assert.equal(reconnects, 0);
+    assert.equal(client.readyState, WebSocket.CLOSED);
+    assert.equal(client.socket, null);
     await server.close();
   });
 });

@@ -103,9 +103,11 @@ describe('server handshake answers (raw TCP)', () => {
     const head = HANDSHAKE('/chat');
     for (const piece of [head.slice(0, 10), head.slice(10, -3), head.slice(-3, -1), head.slice(-1)]) {
       socket.write(piece);
+      // Spacing, not a wait: it makes each piece its own TCP segment (no event
+      // tells a client that the server has read what it wrote).
       await new Promise((r) => setTimeout(r, 20));
     }
-    for (let i = 0; i < 50 && !answer.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    while (!answer.includes('\r\n\r\n')) await once(socket, 'data');
     assert.match(answer, /^HTTP\/1\.1 101 /);
     socket.destroy();
   });
@@ -145,13 +147,16 @@ describe('server handshake answers (raw TCP)', () => {
   test('a client that leaves mid-head, and close() with a head still arriving', async () => {
     const { server: s4, port: p4 } = await startServer({});
     const net = await import('node:net');
-    const quitter = net.connect(p4, '127.0.0.1');
-    quitter.on('error', () => {});
-    quitter.end('GET / HTTP/1.1\r\nHost: x\r\n');
     const lingerer = net.connect(p4, '127.0.0.1');
     lingerer.on('error', () => {});
     lingerer.write('GET / HTTP/1.1\r\n');
-    await new Promise((r) => setTimeout(r, 100));
+    await once(lingerer, 'connect');
+    const quitter = net.connect(p4, '127.0.0.1');
+    quitter.on('error', () => {});
+    quitter.end('GET / HTTP/1.1\r\nHost: x\r\n');
+    // The server accepts in arrival order: once it has seen the quitter leave
+    // (and closed its side), the lingerer's head is pending there.
+    await once(quitter, 'close');
     const closed = once(lingerer, 'close');
     await s4.close(); // must not wait for the lingering head (10 s handshake timeout)
     await closed;
@@ -214,13 +219,12 @@ describe('attaching to an HTTP server', () => {
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
     socket.write(request);
-    const deadline = Date.now() + 3000;
-    while (Date.now() < deadline) {
+    const answered = () => {
       const all = Buffer.concat(chunks);
       const end = all.indexOf('\r\n\r\n');
-      if (end !== -1 && decodeFrames(all.subarray(end + 4)).length > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return end !== -1 && decodeFrames(all.subarray(end + 4)).length > 0;
+    };
+    while (!answered()) await once(socket, 'data');
     const all = Buffer.concat(chunks);
     const frames = decodeFrames(all.subarray(all.indexOf('\r\n\r\n') + 4));
     assert.equal(frames[0]?.payload.toString(), 'got early bird');
