@@ -30,8 +30,13 @@ async function startServe(port: number): Promise<ChildProcess> {
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
-  for (let i = 0; i < 200 && !out.includes('socketeer chat: open'); i++)
-    await new Promise((r) => setTimeout(r, 25));
+  while (!out.includes('socketeer chat: open')) {
+    const [exit] = await Promise.race([
+      once(child.stdout!, 'data'),
+      once(child, 'exit').then(() => ['exit']),
+    ]);
+    assert.notEqual(exit, 'exit', 'serve exited before listening');
+  }
   assert.match(out, /socketeer chat: open http:\/\/127\.0\.0\.1:\d+\//);
   return child;
 }

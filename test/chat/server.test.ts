@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { ChatServer } from '../../src/chat/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { makeCertificate } from '../tls-cert.js';
@@ -10,11 +11,21 @@ async function member(base: string, nick?: string, room = 'lobby') {
   const ws = await WebSocket.connect(`${base}/chat`);
   const inbox: Array<Record<string, unknown>> = [];
   ws.on('message', (data) => inbox.push(JSON.parse(data as string)));
+  /** The first message of `type`, waiting for arrivals (at most 5 s, then an error listing the inbox). */
   const next = async (type: string) => {
-    for (let i = 0; i < 200; i++) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
       const index = inbox.findIndex((m) => m.type === type);
       if (index !== -1) return inbox.splice(index, 1)[0]!;
-      await new Promise((r) => setTimeout(r, 10));
+      const left = deadline - Date.now();
+      if (left <= 0 || ws.readyState === ws.CLOSED) break;
+      const stop = new AbortController(); // the losers' listeners go when the race is decided
+      const { signal } = stop;
+      await Promise.race([
+        once(ws, 'message', { signal }),
+        once(ws, 'close', { signal }),
+        setTimeout(left, undefined, { signal }),
+      ]).finally(() => stop.abort());
     }
     throw new Error(`no ${type} message; inbox: ${JSON.stringify(inbox)}`);
   };
@@ -77,7 +88,10 @@ describe('chat server', () => {
       assert.equal(got.nick, 'alice');
       assert.equal(got.room, 'r1');
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // A round trip through the server after alice's message: anything it had
+    // sent to r2 would have arrived before carol's own message comes back.
+    other.send({ type: 'message', text: 'marker r2' });
+    assert.equal((await other.next('message')).text, 'marker r2');
     assert.equal(other.inbox.length, 0, 'other rooms hear nothing');
     bob.ws.close();
     const left = await alice.next('presence');

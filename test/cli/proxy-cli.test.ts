@@ -117,8 +117,14 @@ describe('socketeer proxy: configuration', () => {
 describe('socketeer proxy: health checks and logs', () => {
   test('--health-ws PATH checks backends with a WebSocket handshake', async () => {
     const b = await wsBackend();
+    // The health check's handshake carries this fixed key (base64 of "socketeer health").
+    const checked = new Promise<void>((resolve) =>
+      b.server.on('connection', (_ws, req) => {
+        if (req.headers['sec-websocket-key'] === 'c29ja2V0ZWVyIGhlYWx0aA==') resolve();
+      }),
+    );
     start(['--listen', '127.0.0.1:0', '--backend', b.url, '--health-ws', '/']);
-    while (!b.handshakes.includes('c29ja2V0ZWVyIGhlYWx0aA==')) await new Promise((r) => setTimeout(r, 50));
+    await checked;
   });
 
   test('a WebSocket backend answering 426 to a GET check: ejected, and the log says why and what to use', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
@@ -124,6 +125,7 @@ for (const [secure, deflate] of [
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();
       closes.length = 0;
+      const serverSideClosed = once(server, 'connection').then(([ws]) => once(ws, 'close'));
       const result = await page.evaluate(async (url) => {
         const ws = new WebSocket(url, ['nope', 'chat.v1']);
         await new Promise((r) => (ws.onopen = r));
@@ -133,8 +135,7 @@ for (const [secure, deflate] of [
         return { protocol, code: event.code, wasClean: event.wasClean };
       }, `${scheme}://localhost:${port}/`);
       assert.deepEqual(result, { protocol: 'chat.v1', code: 4000, wasClean: true });
-      const deadline = Date.now() + 3000;
-      while (closes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await serverSideClosed;
       assert.deepEqual(closes, [[4000, 'browser done']]);
       await context.close();
     });

@@ -67,7 +67,7 @@ describe('reverse proxy: balancing', () => {
 
   test('least-connections sends a new client to the least busy backend', async () => {
     const bs = await backends(2);
-    const { url } = await proxyFor({
+    const { url, proxy } = await proxyFor({
       routes: [{ backends: bs.map((b) => b.url), balance: 'least-connections' }],
     });
     const first = await connectVia(url);
@@ -75,7 +75,8 @@ describe('reverse proxy: balancing', () => {
     assert.notEqual(first.backend, second.backend);
     first.ws.close();
     await closed(first.ws);
-    await sleep(50);
+    const active = () => proxy.stats().routes[0]!.backends.reduce((n, b) => n + b.active, 0);
+    await until(() => active() === 1, 'the proxy to release the closed connection');
     const third = await connectVia(url);
     assert.equal(third.backend, first.backend);
     second.ws.close();
