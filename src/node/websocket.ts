@@ -23,7 +23,6 @@ import { kPreparedFrame, PreparedMessage } from './prepared-message.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isPausedFor, PauseReason, pauseReading, resumeReading } from './read-gate.js';
 import { type SendData, toBuffer } from './send-queue.js';
-import type { ConnectionWatcher } from './transport-binding.js';
 import type { WriteCallback } from './write-batch.js';
 
 /**
@@ -56,9 +55,6 @@ export interface SendOptions {
   /** With permessage-deflate: false sends this message uncompressed (default: compress above the threshold). */
   compress?: boolean;
 }
-
-/** Who is told as a connection starts closing and once it closed (its server). */
-export type ConnectionOwner = ConnectionWatcher<WebSocket>;
 
 /** The options object as second argument (ws style), rather than subprotocols. */
 function isOptionsObject(value: unknown): value is ClientOptions & { protocols?: string | string[] } {
