@@ -116,20 +116,27 @@ export function frozen<T>(value: T): T {
 }
 
 interface EncodedPub {
+  channel: string;
+  pub: Publication;
   json: Buffer;
   /** The same bytes framed once, for every WebSocket subscriber (made on first use). */
   prepared?: PreparedMessage;
 }
 
-const encodedPubs = new WeakMap<Publication, EncodedPub>();
+/**
+ * The last publication encoded. A live fan-out hands one publication to every
+ * subscriber of its channel in one go, so one entry is enough to share its
+ * bytes among them. (A WeakMap keyed by publication kept the bytes alive as
+ * long as the channel's history held the publication: 1,000 channels x 1,000
+ * publications of history is a million encoded copies for the garbage
+ * collector to walk, for bytes that are only needed during the fan-out.)
+ */
+let last: EncodedPub | undefined;
 
 function encoded(channel: string, pub: Publication): EncodedPub {
-  let entry = encodedPubs.get(pub);
-  if (!entry) {
-    entry = { json: Buffer.from(JSON.stringify({ push: 'pub', channel, pub })) };
-    encodedPubs.set(pub, entry);
-  }
-  return entry;
+  if (last?.pub === pub && last.channel === channel) return last;
+  last = { channel, pub, json: Buffer.from(JSON.stringify({ push: 'pub', channel, pub })) };
+  return last;
 }
 
 /** A pub push is the same bytes for every subscriber of the channel: encode it once. */
