@@ -58,7 +58,9 @@ for (let run = 1; run <= RUNS; run++) {
         process.stderr.write(
           `${result.ok ? '' : 'FAILED (lost/duplicated/reordered) '}${fmt(result.deliveriesPerSecond)} deliveries/s, ` +
             `p50 ${fmt(result.latencyMs.p50)} ms, p99 ${fmt(result.latencyMs.p99)} ms` +
-            `, server ${fmt(result.serverCpuUsPerDelivery)} µs CPU/delivery (core share: server ${fmt(result.serverCoreShare)}, generator ${fmt(result.loadCoreShare)})` +
+            `, server ${fmt(result.serverCpuUsPerDelivery)} µs CPU/delivery (${fmt(result.serverSystemUsPerDelivery)} in the kernel), ` +
+            `${fmt(result.deliveriesPerServerWrite)} deliveries/write, generator ${fmt(result.loadCpuUsPerDelivery)} µs/delivery ` +
+            `(core share: server ${fmt(result.serverCoreShare)}, generator ${fmt(result.loadCoreShare)})` +
             `${result.ok ? '' : ` ${JSON.stringify(result)}`}\n`,
         );
       } catch (error) {
@@ -82,6 +84,9 @@ const results = SCENARIOS.map((scenario) => {
       p99Ms: summarize(runs, (r) => r.latencyMs.p99),
       ackP99Ms: summarize(runs, (r) => r.ackMs.p99),
       serverCpuUsPerDelivery: summarize(runs, (r) => r.serverCpuUsPerDelivery),
+      serverSystemUsPerDelivery: summarize(runs, (r) => r.serverSystemUsPerDelivery),
+      deliveriesPerServerWrite: summarize(runs, (r) => r.deliveriesPerServerWrite),
+      serverCoreShare: summarize(runs, (r) => r.serverCoreShare),
       passed: runs.filter((r) => r.ok).length,
       runs,
     };
@@ -100,7 +105,7 @@ const results = SCENARIOS.map((scenario) => {
 });
 
 let table =
-  '| scenario | server | deliveries/s median (min-max) | vs Socket.IO | p50 ms | p99 ms | server CPU µs/delivery | vs Socket.IO | runs passed |\n|---|---|---|---|---|---|---|---|---|\n';
+  '| scenario | server | deliveries/s median (min-max) | vs Socket.IO | p50 ms | p99 ms | server CPU µs/delivery (kernel) | vs Socket.IO | deliveries/write | server core share | runs passed |\n|---|---|---|---|---|---|---|---|---|---|---|\n';
 for (const entry of results) {
   for (const server of SERVERS) {
     const s = entry.servers[server.kind];
@@ -108,7 +113,7 @@ for (const entry of results) {
     const ratio = server.kind === 'socketeer' && entry.ratio ? `${entry.ratio.toFixed(2)}x` : '';
     const cpuRatio =
       server.kind === 'socketeer' && entry.cpuRatio ? `${entry.cpuRatio.toFixed(2)}x less` : '';
-    table += `| ${entry.id}: ${entry.title} | ${server.name} | ${d ? `${fmt(d.median)} (${fmt(d.min)}-${fmt(d.max)})` : 'no passing run'} | ${ratio} | ${fmt(s.p50Ms?.median)} | ${fmt(s.p99Ms?.median)} | ${fmt(s.serverCpuUsPerDelivery?.median)} | ${cpuRatio} | ${s.passed}/${s.runs.length} |\n`;
+    table += `| ${entry.id}: ${entry.title} | ${server.name} | ${d ? `${fmt(d.median)} (${fmt(d.min)}-${fmt(d.max)})` : 'no passing run'} | ${ratio} | ${fmt(s.p50Ms?.median)} | ${fmt(s.p99Ms?.median)} | ${fmt(s.serverCpuUsPerDelivery?.median)} (${fmt(s.serverSystemUsPerDelivery?.median)}) | ${cpuRatio} | ${fmt(s.deliveriesPerServerWrite?.median)} | ${fmt(s.serverCoreShare?.median)} | ${s.passed}/${s.runs.length} |\n`;
   }
 }
 process.stdout.write(`\n${table}`);
