@@ -124,19 +124,29 @@ interface EncodedPub {
 }
 
 /**
- * The last publication encoded. A live fan-out hands one publication to every
- * subscriber of its channel in one go, so one entry is enough to share its
- * bytes among them. (A WeakMap keyed by publication kept the bytes alive as
- * long as the channel's history held the publication: 1,000 channels x 1,000
- * publications of history is a million encoded copies for the garbage
- * collector to walk, for bytes that are only needed during the fan-out.)
+ * Recently encoded publications, so that a live fan-out encodes each once for
+ * all its subscribers, and a recovery page sized in bytes and then delivered,
+ * or recovered by many reconnecting clients at once, is not encoded again.
+ * Bounded (oldest out first): a WeakMap keyed by publication kept the bytes
+ * alive as long as the channel's history held the publication, and 1,000
+ * channels x 1,000 publications of history is a million encoded copies for
+ * the garbage collector to walk.
  */
+const RECENT_ENCODED = 1024;
+const recent = new Map<Publication, EncodedPub>();
 let last: EncodedPub | undefined;
 
 function encoded(channel: string, pub: Publication): EncodedPub {
+  // A fan-out asks for the same publication once per subscriber, in a row.
   if (last?.pub === pub && last.channel === channel) return last;
-  last = { channel, pub, json: Buffer.from(JSON.stringify({ push: 'pub', channel, pub })) };
-  return last;
+  let entry = recent.get(pub);
+  if (entry?.channel !== channel) {
+    entry = { channel, pub, json: Buffer.from(JSON.stringify({ push: 'pub', channel, pub })) };
+    recent.set(pub, entry);
+    if (recent.size > RECENT_ENCODED) recent.delete(recent.keys().next().value!);
+  }
+  last = entry;
+  return entry;
 }
 
 /** A pub push is the same bytes for every subscriber of the channel: encode it once. */
