@@ -37,9 +37,16 @@ interface Beat {
   heardTick: number;
   /** A ping went out because the client was quiet, and nothing was heard since. */
   awaitingPong: boolean;
+  /**
+   * A ping was queued and its bytes not yet seen. The session outbox writes at
+   * the end of the event-loop iteration, so the ping's own bytes show up at the
+   * next tick: counting them as traffic would move sentTick one tick later and
+   * space idle pings 4+ ticks apart instead of 3 (more than pingInterval).
+   */
+  pingQueued: boolean;
 }
 
-class Heartbeat {
+export class Heartbeat {
   private tick = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly members = new Map<HeartbeatMember, Beat>();
@@ -54,6 +61,7 @@ class Heartbeat {
       sentTick: this.tick,
       heardTick: this.tick,
       awaitingPong: false,
+      pingQueued: false,
     });
     // The timer runs only while someone is connected: a closed hub leaves none behind.
     if (!this.timer) {
@@ -81,7 +89,10 @@ class Heartbeat {
       }
       if (bytesSent !== beat.sent) {
         beat.sent = bytesSent;
-        beat.sentTick = tick;
+        // The bytes of our own ping are not news (sentTick is already its tick); anything written
+        // with it only makes the next ping come earlier, never later.
+        if (beat.pingQueued) beat.pingQueued = false;
+        else beat.sentTick = tick;
       }
       if (tick - beat.heardTick >= DEAD_TICKS) {
         member.disconnect(
@@ -100,6 +111,8 @@ class Heartbeat {
         beat.sentTick = tick;
         member.write(PING_FRAME);
         beat.sent = member.ws.bytesSent ?? 0;
+        // Written at once (no outbox in between): already counted in beat.sent.
+        beat.pingQueued = beat.sent === bytesSent;
       }
     }
   }
