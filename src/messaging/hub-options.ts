@@ -83,7 +83,7 @@ export interface HubOptions {
    * Heartbeat, ms (default 25000; 0 = off): each client hears a frame at least
    * this often (a `ping` push when idle) and is closed with 4005 after 2 x this
    * long without a byte from it. Browsers cannot see WebSocket pings: this is
-   * how a page learns that its network died. At least 20 ms.
+   * how a page learns that its network died. From 20 ms to 1 day.
    */
   pingInterval?: number;
 }
@@ -129,11 +129,16 @@ export interface CheckedHubOptions {
   websocket: HubWebSocketOptions;
 }
 
-/** 0 (off) or at least 20 ms: the heartbeat ticks every quarter interval. */
+/** Longest pingInterval: clients add their grace and arm timers with it (timers max out at 2^31-1 ms, 24.8 days). */
+const MAX_PING_INTERVAL = 86_400_000;
+
+/** 0 (off) or 20 ms (the heartbeat ticks every quarter interval) to 1 day. */
 function checkPingInterval(what: string, value: unknown): number {
   const interval = checkMs(what, 'pingInterval', value, 0) ?? 25_000;
-  if (interval !== 0 && interval < 20) {
-    throw new RangeError(`${what}: option "pingInterval" must be 0 (off) or at least 20 ms; got ${interval}`);
+  if (interval !== 0 && (interval < 20 || interval > MAX_PING_INTERVAL)) {
+    throw new RangeError(
+      `${what}: option "pingInterval" must be 0 (off) or from 20 to ${MAX_PING_INTERVAL} ms (1 day); got ${interval}`,
+    );
   }
   return interval;
 }

@@ -6,6 +6,13 @@
  * then reconnects and recovers instead of waiting minutes for TCP to give up.
  */
 
+/**
+ * The longest delay setTimeout keeps (Node and browsers): a longer one fires
+ * after 1 ms, which with a huge announced pingInterval would re-arm every
+ * millisecond. Longer limits are waited out in steps of this.
+ */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 export class Liveness {
   #lastHeard = 0;
   #limit = 0;
@@ -34,11 +41,14 @@ export class Liveness {
   }
 
   #arm(delay: number): void {
-    this.#timer = setTimeout(() => {
-      const silent = Date.now() - this.#lastHeard;
-      if (silent < this.#limit) return this.#arm(this.#limit - silent);
-      this.#timer = undefined;
-      this.onDead(silent);
-    }, delay);
+    this.#timer = setTimeout(
+      () => {
+        const silent = Date.now() - this.#lastHeard;
+        if (silent < this.#limit) return this.#arm(this.#limit - silent);
+        this.#timer = undefined;
+        this.onDead(silent);
+      },
+      Math.min(delay, MAX_TIMER_DELAY),
+    );
   }
 }
