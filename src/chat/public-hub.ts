@@ -23,7 +23,7 @@ export const PUBLIC_HUB_PATH = '/connection';
 export const DEMO_NAMESPACE = 'demo';
 
 export const DEMO_LIMITS = {
-  /** Distinct demo channels in use at once (subscribed or published to within the history TTL). */
+  /** Distinct demo channels in use at once in this process (subscribed or published to within the history TTL); each server of a Redis cluster counts its own. */
   maxChannels: 1000,
   historySize: 50,
   historyTtl: 10 * 60_000,

@@ -15,6 +15,7 @@ import type { Engine } from '../messaging/index.js';
 import { CloseCodes, Hub } from '../messaging/index.js';
 import { ChatSession } from './chat-session.js';
 import { Coalescer } from './coalescer.js';
+import { ConnectionQuota } from './connection-quota.js';
 import { Departures } from './departures.js';
 import { DEMO_NAMESPACE, DEMO_NAMESPACE_OPTIONS, publicHubOptions } from './public-hub.js';
 import { Rooms } from './rooms.js';
@@ -37,9 +38,9 @@ export interface ChatServerOptions {
   rateLimit?: number;
   /** The flood limit's window, ms (default 10000). */
   rateWindow?: number;
-  /** Open chat connections at most (default 10000; 0: no limit); beyond it handshakes get 503. */
+  /** Open connections at most, /chat and /connection together (default 10000; 0: no limit); beyond it handshakes get 503. */
   maxConnections?: number;
-  /** Open chat connections per client address (default 50; 0: no limit); beyond it 429. */
+  /** Open connections per client address, /chat and /connection together (default 50; 0: no limit); beyond it 429. */
   maxConnectionsPerIp?: number;
   /** Rooms held in memory besides the lobby (default 1000). */
   maxRooms?: number;
@@ -133,6 +134,10 @@ export class ChatServer {
       maxRooms: options.maxRooms ?? CHAT_DEFAULTS.maxRooms,
       maxRoomsPerIp: options.maxRoomsPerIp ?? CHAT_DEFAULTS.maxRoomsPerIp,
     });
+    const quota = new ConnectionQuota(
+      options.maxConnections ?? CHAT_DEFAULTS.maxConnections,
+      options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
+    );
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void this.serveAsset(req, res);
     // Slowloris: cut a request head that is not complete within the same deadline
     // standalone servers use (Node's default is 60 s), checked every second (Node: 30 s).
@@ -145,10 +150,8 @@ export class ChatServer {
       // Raw hub clients at /connection: anonymous, confined to demo:* (public-hub.ts says why).
       server: this.http,
       ...publicHubOptions(),
-      websocket: {
-        maxConnections: options.maxConnections ?? CHAT_DEFAULTS.maxConnections,
-        maxConnectionsPerIp: options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
-      },
+      // One count for /chat and /connection together (connection-quota.ts says why).
+      websocket: { authenticate: (request) => quota.admit(request) },
       engine: options.engine,
       namespaces: {
         room: {
@@ -167,8 +170,7 @@ export class ChatServer {
       server: this.http,
       path: '/chat',
       maxMessageSize: 64 * 1024,
-      maxConnections: options.maxConnections ?? CHAT_DEFAULTS.maxConnections,
-      maxConnectionsPerIp: options.maxConnectionsPerIp ?? CHAT_DEFAULTS.maxConnectionsPerIp,
+      authenticate: (request) => quota.admit(request),
       maxBufferedAmount: CHAT_DEFAULTS.maxBufferedAmount,
     });
     this.presence = new Coalescer(this.chat);

@@ -25,8 +25,8 @@ Options:
                     package: npm install redis@6
 
 Limits (0 turns one off):
-  --max-connections N         open chat connections (default ${CHAT_DEFAULTS.maxConnections}; then 503)
-  --max-connections-per-ip N  open chat connections per client address (default ${CHAT_DEFAULTS.maxConnectionsPerIp}; then 429)
+  --max-connections N         open connections, /chat and /connection together (default ${CHAT_DEFAULTS.maxConnections}; then 503)
+  --max-connections-per-ip N  open connections per client address, /chat and /connection together (default ${CHAT_DEFAULTS.maxConnectionsPerIp}; then 429)
   --max-rooms N               rooms held in memory besides "lobby" (default ${CHAT_DEFAULTS.maxRooms})
   --max-rooms-per-ip N        rooms one address's connections may be in at once,
                               "lobby" not counted (default ${CHAT_DEFAULTS.maxRoomsPerIp})
