@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, mock, test } from 'node:test';
+import { MessagingClient } from '../../src/messaging/client/client.js';
 import { Liveness } from '../../src/messaging/client/liveness.js';
+import type { WebSocketLike } from '../../src/messaging/client/types.js';
 import { Hub } from '../../src/messaging/index.js';
 
 /** The largest delay Node and browsers keep (a longer one is clamped to 1 ms). */
@@ -44,6 +46,55 @@ describe('client liveness with a huge pingInterval', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+/**
+ * A hostile server in a fake WebSocket: it accepts the connect command and
+ * announces a pingInterval and a token lifetime beyond every timer.
+ */
+class HugeTimersServer implements WebSocketLike {
+  readonly protocol = 'socketeer.v1.json';
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: unknown = null;
+  onerror: unknown = null;
+  constructor() {
+    queueMicrotask(() => this.onopen?.());
+  }
+  send(data: string): void {
+    const command = JSON.parse(data) as { id: number; cmd: string };
+    if (command.cmd !== 'connect') return;
+    const result = { client: 'c1', user: 'u', version: 1, subs: {}, pingInterval: 1e15, expiresIn: 1e15 };
+    queueMicrotask(() => this.onmessage?.({ data: JSON.stringify({ id: command.id, result }) }));
+  }
+  close(): void {}
+}
+
+describe('client against a server announcing huge intervals', () => {
+  afterEach(() => mock.restoreAll());
+
+  test('no timer of the client is armed beyond 2^31-1 ms (pingInterval and the token refresh)', async () => {
+    const armed: number[] = [];
+    const real = globalThis.setTimeout;
+    mock.method(globalThis, 'setTimeout', ((fn: () => void, delay: number) => {
+      armed.push(delay);
+      const timer = real(fn, delay);
+      timer.unref();
+      return timer;
+    }) as typeof setTimeout);
+    const client = new MessagingClient('ws://hostile.invalid/', {
+      WebSocket: HugeTimersServer,
+      getToken: () => 'token',
+    });
+    client.connect();
+    await client.ready();
+    client.close();
+    assert.ok(armed.length >= 3, `connect timeout, liveness, refresh: ${armed}`);
+    assert.deepEqual(
+      armed.filter((delay) => !(delay >= 0 && delay <= MAX_TIMER)),
+      [],
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import {
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { NotSentError, ReplyError, TimeoutError } from './errors.js';
-import { Liveness } from './liveness.js';
+import { Liveness, MAX_TIMER_DELAY } from './liveness.js';
 import { type ResolvedOptions, randomKeyPrefix, resolveOptions } from './options.js';
 import { Outbox, type RequestOptions, type Send } from './outbox.js';
 import { parseServerFrame } from './server-frame.js';
@@ -451,7 +451,8 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
     clearTimeout(this.#refreshTimer);
     if (!this.#given.getToken || typeof expiresIn !== 'number') return;
     // Refresh ahead of expiry by a tenth of the lifetime (at most 10 s), so a slow getToken still makes it.
-    const delay = Math.max(0, expiresIn - Math.min(expiresIn / 10, 10_000));
+    // A lifetime beyond the timer maximum would fire at once (and again after each refresh): refresh early instead.
+    const delay = Math.min(Math.max(0, expiresIn - Math.min(expiresIn / 10, 10_000)), MAX_TIMER_DELAY);
     this.#refreshTimer = setTimeout(() => {
       this.refresh().catch((error: Error) => this.emit('error', { error }));
     }, delay);

@@ -11,7 +11,7 @@
  * after 1 ms, which with a huge announced pingInterval would re-arm every
  * millisecond. Longer limits are waited out in steps of this.
  */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 export class Liveness {
   #lastHeard = 0;
