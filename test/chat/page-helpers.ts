@@ -1,4 +1,7 @@
-import type { Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { inCI } from '../helpers.js';
+import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
+import { findBinary } from '../system.js';
 
 /**
  * Reading the chat page from tests. Predicates are functions, not strings:
@@ -50,4 +53,24 @@ export async function waitForNonEmpty(page: Page, selector: string, timeout = 10
   await page.waitForFunction((s) => (document.querySelector(s)?.textContent ?? '') !== '', selector, {
     timeout,
   });
+}
+
+/** Why the chat's Chromium tests cannot run here (false: they can). In CI a missing browser fails. */
+export const chromiumMissing: string | false = findBinary('/usr/bin/chromium')
+  ? false
+  : '/usr/bin/chromium not found (apt-get install chromium)';
+if (chromiumMissing && inCI) throw new Error(`${chromiumMissing}; CI must install it`);
+
+/** Debian's Chromium, headless (playwright-core never downloads a browser). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+}
+
+/** Open the chat page at `url` and join `room` as `nick`; resolves once connected. */
+export async function joinRoom(page: Page, url: string, nick: string, room: string): Promise<void> {
+  await page.goto(url);
+  await page.fill('#nick', nick);
+  await page.fill('#room', room);
+  await page.click('#join');
+  await page.waitForSelector('#status.connected');
 }

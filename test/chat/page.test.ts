@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ChatServer } from '../../src/chat/server.js';
-import { inCI } from '../helpers.js';
-import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
-import { findBinary } from '../system.js';
-import { textOf, waitForNonEmpty, waitForText } from './page-helpers.js';
+import {
+  chromiumMissing,
+  joinRoom,
+  launchChromium,
+  textOf,
+  waitForNonEmpty,
+  waitForText,
+} from './page-helpers.js';
 import { ofType, type RawMember, rawMember } from './raw-member.js';
 
 /**
@@ -17,26 +21,18 @@ import { ofType, type RawMember, rawMember } from './raw-member.js';
  */
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const missing = findBinary('/usr/bin/chromium')
-  ? false
-  : '/usr/bin/chromium not found (apt-get install chromium)';
-if (missing && inCI) throw new Error(`${missing}; CI must install it`);
 
 const PHONE = { width: 390, height: 740 };
 const DESKTOP = { width: 1100, height: 680 };
 
 async function join(page: Page, url: string, nick: string, room: string) {
-  await page.goto(url);
-  await page.fill('#nick', nick);
-  await page.fill('#room', room);
-  await page.click('#join');
-  await page.waitForSelector('#status.connected');
+  await joinRoom(page, url, nick, room);
   await waitForText(page, '#room-name', `#${room}`);
 }
 
 const text = textOf;
 
-describe('chat page in Chromium', { skip: missing }, () => {
+describe('chat page in Chromium', { skip: chromiumMissing }, () => {
   let browser: Browser;
   let chat: ChatServer;
   let url: string;
@@ -46,11 +42,7 @@ describe('chat page in Chromium', { skip: missing }, () => {
     chat = new ChatServer({ port: 0, host: '127.0.0.1', rateLimit: 100 });
     port = (await chat.listen()).port;
     url = `http://127.0.0.1:${port}/`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_FLAGS,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     for (const m of raw) m.close();

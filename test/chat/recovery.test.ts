@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ChatServer } from '../../src/chat/server.js';
-import { inCI } from '../helpers.js';
-import { CHROMIUM_FLAGS } from '../interop/chromium-flags.js';
 import { freePort } from '../node/net-helpers.js';
-import { findBinary } from '../system.js';
-import { textsOf, waitForCount, waitForText } from './page-helpers.js';
+import {
+  chromiumMissing,
+  joinRoom,
+  launchChromium,
+  textsOf,
+  waitForCount,
+  waitForText,
+} from './page-helpers.js';
 import { ofType, type RawMember, rawMember } from './raw-member.js';
 
 /**
@@ -16,16 +20,11 @@ import { ofType, type RawMember, rawMember } from './raw-member.js';
  * message typed while offline exactly once.
  */
 
-const missing = findBinary('/usr/bin/chromium')
-  ? false
-  : '/usr/bin/chromium not found (apt-get install chromium)';
-if (missing && inCI) throw new Error(`${missing}; CI must install it`);
-
 const texts = (page: Page) => textsOf(page, '#messages li:not(.system) .text');
 const systemLines = (page: Page) => textsOf(page, '#messages li.system');
 const MESSAGES = '#messages li:not(.system)';
 
-describe('chat page recovery in Chromium', { skip: missing }, () => {
+describe('chat page recovery in Chromium', { skip: chromiumMissing }, () => {
   let browser: Browser;
   let chat: ChatServer;
   let port: number;
@@ -34,11 +33,7 @@ describe('chat page recovery in Chromium', { skip: missing }, () => {
     port = await freePort();
     chat = new ChatServer({ port, host: '127.0.0.1', rateLimit: 1000 });
     await chat.listen();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_FLAGS,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     for (const m of raw) m.close();
@@ -62,11 +57,7 @@ describe('chat page recovery in Chromium', { skip: missing }, () => {
 
   async function joinPage(context: BrowserContext, room: string, nick: string): Promise<Page> {
     const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.fill('#nick', nick);
-    await page.fill('#room', room);
-    await page.click('#join');
-    await page.waitForSelector('#status.connected');
+    await joinRoom(page, `http://127.0.0.1:${port}/`, nick, room);
     return page;
   }
 
