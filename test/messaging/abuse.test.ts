@@ -5,17 +5,7 @@ import fc from 'fast-check';
 import { Hub, MemoryEngine } from '../../src/messaging/index.js';
 import { CloseCodes, ErrorCodes, SUBPROTOCOL } from '../../src/messaging/protocol.js';
 import { buildFrame, decodeFrames } from '../helpers.js';
-import { RawClient } from './client.js';
-
-function urlOf(hub: Hub): string {
-  return `ws://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
-}
-
-async function startHub(options: ConstructorParameters<typeof Hub>[0] = {}): Promise<Hub> {
-  const hub = new Hub({ port: 0, host: '127.0.0.1', ...options });
-  await hub.listening();
-  return hub;
-}
+import { RawClient, startHub, urlOf } from './client.js';
 
 const COMMANDS = [
   'connect',

@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { WebSocket } from '../../src/index.js';
+import { Hub } from '../../src/messaging/index.js';
 import { type Command, type ErrorBody, type Push, SUBPROTOCOL } from '../../src/messaging/protocol.js';
 
 type Frame = { id?: number; result?: unknown; error?: ErrorBody } & Partial<Push> & Record<string, unknown>;
@@ -97,4 +99,16 @@ export class RawClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** The WebSocket URL of a listening hub. */
+export function urlOf(hub: Hub, path = '/'): string {
+  return `ws://127.0.0.1:${(hub.address() as AddressInfo).port}${path}`;
+}
+
+/** A hub on a free loopback port, listening. */
+export async function startHub(options: ConstructorParameters<typeof Hub>[0] = {}): Promise<Hub> {
+  const hub = new Hub({ port: 0, host: '127.0.0.1', ...options });
+  await hub.listening();
+  return hub;
 }

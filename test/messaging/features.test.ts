@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import { EngineUnavailableError, Hub, HubError, MemoryEngine, type Push } from '../../src/messaging/index.js';
+import { EngineUnavailableError, HubError, MemoryEngine, type Push } from '../../src/messaging/index.js';
 import { CloseCodes, ErrorCodes } from '../../src/messaging/protocol.js';
-import { RawClient } from './client.js';
-
-function urlOf(hub: Hub): string {
-  return `ws://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
-}
-
-async function startHub(options: ConstructorParameters<typeof Hub>[0] = {}): Promise<Hub> {
-  const hub = new Hub({ port: 0, host: '127.0.0.1', ...options });
-  await hub.listening();
-  return hub;
-}
+import { RawClient, startHub, urlOf } from './client.js';
 
 /** Tokens are "user:name"; "bad" is refused. */
 const authenticate = ({ token }: { token: string | undefined }) => {

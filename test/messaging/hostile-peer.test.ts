@@ -5,11 +5,9 @@
  */
 
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Hub } from '../../src/messaging/index.js';
 import { ErrorCodes } from '../../src/messaging/protocol.js';
-import { RawClient } from './client.js';
+import { RawClient, startHub, urlOf } from './client.js';
 
 // Trip-wires: any rejection or exception escaping the hub fails the file.
 const escaped: unknown[] = [];
@@ -23,16 +21,6 @@ after(() => {
   process.off('uncaughtException', onEscape);
   assert.deepEqual(escaped, [], 'nothing escaped the hub');
 });
-
-function urlOf(hub: Hub): string {
-  return `ws://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
-}
-
-async function startHub(options: ConstructorParameters<typeof Hub>[0] = {}): Promise<Hub> {
-  const hub = new Hub({ port: 0, host: '127.0.0.1', ...options });
-  await hub.listening();
-  return hub;
-}
 
 /** Nested arrays `depth` deep: tiny on the wire, deep enough to overflow a recursive encoder. */
 function deepArray(depth: number): string {

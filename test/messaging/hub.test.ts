@@ -4,17 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Hub } from '../../src/messaging/index.js';
 import { CloseCodes, ErrorCodes, SUBPROTOCOL } from '../../src/messaging/protocol.js';
-import { RawClient } from './client.js';
-
-function urlOf(hub: Hub, path = '/'): string {
-  return `ws://127.0.0.1:${(hub.address() as AddressInfo).port}${path}`;
-}
-
-async function startHub(options: ConstructorParameters<typeof Hub>[0] = {}): Promise<Hub> {
-  const hub = new Hub({ port: 0, host: '127.0.0.1', ...options });
-  await hub.listening();
-  return hub;
-}
+import { RawClient, startHub, urlOf } from './client.js';
 
 /** Raw HTTP upgrade request: the status and body the server answers with. */
 function rawUpgrade(port: number, protocol?: string): Promise<{ status: number; body: string }> {

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import type { EngineHandler } from '../../src/messaging/engine.js';
-import { Hub, MemoryEngine } from '../../src/messaging/index.js';
+import { MemoryEngine } from '../../src/messaging/index.js';
 import type { Publication } from '../../src/messaging/protocol.js';
-import { RawClient } from './client.js';
+import { RawClient, startHub, urlOf } from './client.js';
 import { LaggyEngine } from './engines.js';
-
-function urlOf(hub: Hub): string {
-  return `ws://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
-}
-
-async function startHub(options: ConstructorParameters<typeof Hub>[0] = {}): Promise<Hub> {
-  const hub = new Hub({ port: 0, host: '127.0.0.1', ...options });
-  await hub.listening();
-  return hub;
-}
 
 /** Offsets of a client's publications in a channel must be exactly from..to, in order, once. */
 function assertExactly(client: RawClient, channel: string, from: number, to: number): void {
