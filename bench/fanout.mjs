@@ -6,11 +6,8 @@
 //
 //   npm run bench:fanout
 //   FANOUT_RUNS=1 FANOUT_SECONDS=3 FANOUT_SUBSCRIBERS=2000 FANOUT_ONLY=hot npm run bench:fanout
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import { fmt, runLoad, startServer, summarize } from './lib/fanout-runner.mjs';
+import { fmt, runLoad, saveResults, startServer, summarize } from './lib/fanout-runner.mjs';
 
-const here = (p) => new URL(p, import.meta.url).pathname;
 const RUNS = Number(process.env.FANOUT_RUNS ?? 3);
 const SECONDS = Number(process.env.FANOUT_SECONDS ?? 5);
 const HOT_SUBSCRIBERS = Number(process.env.FANOUT_SUBSCRIBERS ?? 10_000);
@@ -117,24 +114,4 @@ for (const entry of results) {
   }
 }
 process.stdout.write(`\n${table}`);
-mkdirSync(here('./results'), { recursive: true });
-writeFileSync(
-  here('./results/fanout.json'),
-  `${JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: `${os.cpus().length} x ${os.cpus()[0]?.model}`,
-      loadAverage: os.loadavg(),
-      runs: RUNS,
-      seconds: SECONDS,
-      results,
-    },
-    null,
-    2,
-  )}\n`,
-);
-if (failed) {
-  process.stderr.write(`${failed} run(s) failed their checks\n`);
-  process.exitCode = 1;
-}
+saveResults('fanout', { runs: RUNS, seconds: SECONDS, results, failed });

@@ -10,14 +10,11 @@
 //   npm run bench:scale
 //   SCALE_RUNS=1 SCALE_SECONDS=3 SCALE_SUBSCRIBERS=2000 SCALE_ONLY=hot,failover npm run bench:scale
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
 // The tests' redis-server starter (built by `npm run build`): a free port, no persistence.
 import { startRedis } from '../dist/test/redis-server.js';
-import { fmt, runLoad, startServer, summarize } from './lib/fanout-runner.mjs';
+import { fmt, runLoad, saveResults, startServer, summarize } from './lib/fanout-runner.mjs';
 import { pinnedLauncher } from './lib/processes.mjs';
 
-const here = (p) => new URL(p, import.meta.url).pathname;
 const RUNS = Number(process.env.SCALE_RUNS ?? 3);
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 5);
 const HOT_SUBSCRIBERS = Number(process.env.SCALE_SUBSCRIBERS ?? 10_000);
@@ -172,24 +169,4 @@ for (const entry of results) {
   }
 }
 process.stdout.write(`\n${table}\n${failover}`);
-mkdirSync(here('./results'), { recursive: true });
-writeFileSync(
-  here('./results/scale.json'),
-  `${JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: `${os.cpus().length} x ${os.cpus()[0]?.model}`,
-      loadAverage: os.loadavg(),
-      runs: RUNS,
-      seconds: SECONDS,
-      results,
-    },
-    null,
-    2,
-  )}\n`,
-);
-if (failed) {
-  process.stderr.write(`${failed} run(s) failed their checks\n`);
-  process.exitCode = 1;
-}
+saveResults('scale', { runs: RUNS, seconds: SECONDS, results, failed });

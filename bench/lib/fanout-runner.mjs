@@ -1,6 +1,8 @@
 // Shared by bench:fanout and bench:scale: start a server under test pinned to a
 // core, run the fan-out load generator pinned to another, and summarize runs
 // (median, min-max) with the socketeer / Socket.IO ratio from the same run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { startPinned, withTimeout } from './processes.mjs';
 
 const here = (p) => new URL(`../${p}`, import.meta.url).pathname;
@@ -64,3 +66,22 @@ export function summarize(results, pick) {
 
 export const fmt = (n) =>
   n == null ? '-' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2);
+
+/** Write results/<name>.json with the machine's facts, and fail the command if a run failed its checks. */
+export function saveResults(name, { runs, seconds, results, failed }) {
+  mkdirSync(here('results'), { recursive: true });
+  const machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: `${os.cpus().length} x ${os.cpus()[0]?.model}`,
+    loadAverage: os.loadavg(),
+  };
+  writeFileSync(
+    here(`results/${name}.json`),
+    `${JSON.stringify({ ...machine, runs, seconds, results }, null, 2)}\n`,
+  );
+  if (failed) {
+    process.stderr.write(`${failed} run(s) failed their checks\n`);
+    process.exitCode = 1;
+  }
+}
