@@ -332,7 +332,8 @@ export class Connection implements FrameSink {
     if (this.messageKind === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
       return this.fail(CloseCode.InvalidPayload, 'text message is not valid UTF-8');
     }
-    this.messageBuffer.append(data, this.maxMessageSize);
+    // messageLength already counts this frame's announced length: where it ends.
+    this.messageBuffer.append(data, this.maxMessageSize, this.messageLength);
   }
 
   onFrameEnd(): void {

@@ -12,23 +12,30 @@ export class MessageBuffer {
     return this.used;
   }
 
-  /** Make room for `extra` more bytes without growing past `limit` (the size cap). */
-  reserve(extra: number, limit: number): void {
+  /**
+   * Make room for `extra` more bytes without growing past `limit` (the size cap).
+   * `frameEnd` is where the frame being received ends, as its header announced:
+   * growth may reach it early, but never past twice the bytes that have come —
+   * so a frame split over two socket reads is copied once, into a buffer of
+   * exactly its size, while a header alone still reserves nothing.
+   */
+  reserve(extra: number, limit: number, frameEnd = 0): void {
     const need = this.used + extra;
     const capacity = this.buffer?.length ?? 0;
     if (need <= capacity) return;
-    const grown = Math.max(need, Math.min(capacity * 2, limit));
+    const ahead = Math.min(frameEnd, need * 2);
+    const grown = Math.max(need, Math.min(Math.max(capacity * 2, ahead), limit));
     const next = Buffer.allocUnsafe(grown);
     if (this.buffer) this.buffer.copy(next, 0, 0, this.used);
     this.buffer = next;
   }
 
   /**
-   * Append bytes, growing (doubling, up to `limit`) for the bytes that came,
-   * never for what a header announced.
+   * Append bytes, growing (doubling, up to `limit`) for the bytes that came:
+   * a header's announced length is only used up to twice the bytes received.
    */
-  append(data: Uint8Array, limit = Number.MAX_SAFE_INTEGER): void {
-    this.reserve(data.length, limit);
+  append(data: Uint8Array, limit = Number.MAX_SAFE_INTEGER, frameEnd = 0): void {
+    this.reserve(data.length, limit, frameEnd);
     this.buffer!.set(data, this.used);
     this.used += data.length;
   }

@@ -97,4 +97,26 @@ describe('declared lengths reserve nothing', () => {
     assert.ok(reallocations <= 15, `${reallocations} reallocations`);
     assert.equal(b.take().length, 1_000_000);
   });
+
+  test('a frame that arrives in two reads is reassembled in one buffer of its exact size', () => {
+    const b = new MessageBuffer();
+    const sizes: number[] = [];
+    const capacity = () => (b as unknown as { buffer: Buffer }).buffer.length;
+    b.append(Buffer.alloc(65_522, 1), 1_000_000, 65_536);
+    sizes.push(capacity());
+    b.append(Buffer.alloc(14, 2), 1_000_000, 65_536);
+    sizes.push(capacity());
+    assert.deepEqual(sizes, [65_536, 65_536]);
+    const internal = (b as unknown as { buffer: Buffer }).buffer;
+    const whole = b.take();
+    assert.equal(whole.length, 65_536);
+    assert.equal(whole.buffer, internal.buffer, 'take() hands over the buffer without a copy');
+    assert.deepEqual([whole[65_521], whole[65_522]], [1, 2]);
+  });
+
+  test('an announced length reserves at most twice the bytes that came', () => {
+    const b = new MessageBuffer();
+    b.append(Buffer.alloc(10), 64 * MiB, 16 * MiB);
+    assert.equal((b as unknown as { buffer: Buffer }).buffer.length, 20);
+  });
 });
