@@ -148,7 +148,7 @@ describe('compressed flood (item 5)', () => {
 });
 
 describe('frame headers announcing 64 MiB (item 6)', () => {
-  test('200 connections each announce a 64 MiB fragment and send 3 bytes: nothing is reserved', async () => {
+  test('200 connections each announce a 64 MiB fragment and send 3 bytes: at most twice the 3 bytes is reserved', async () => {
     const { server, port } = await startServer({ maxConnectionsPerIp: 0 });
     const connections: WebSocket[] = [];
     server.on('connection', (ws) => connections.push(ws));
@@ -169,7 +169,8 @@ describe('frame headers announcing 64 MiB (item 6)', () => {
       await new Promise((r) => setImmediate(r));
     }
     const held = connections.reduce((n, ws) => n + internals(ws).reassembly(), 0);
-    assert.ok(held <= 200 * 3, `reassembly buffers hold ${held} bytes`);
+    // A header's announced length may be reserved ahead, but never past twice the bytes that came.
+    assert.ok(held <= 200 * 3 * 2, `reassembly buffers hold ${held} bytes`);
     const growth = process.memoryUsage().arrayBuffers - before;
     // Before the fix: 200 x 64 MiB = 12.8 GB of array buffers.
     assert.ok(growth < 64 * MiB, `arrayBuffers grew by ${(growth / MiB).toFixed(1)} MiB`);
