@@ -19,6 +19,13 @@ export function parseCommand(command: string, args: string[], options: Options, 
   } catch (error) {
     if (error instanceof UsageError)
       throw new UsageError(`${error.message}; see "socketeer ${command} --help"`);
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
+    if (unknown) {
+      // parseArgs' hint about positionals after '--' misleads for a mistyped flag: list what is allowed.
+      throw new UsageError(
+        `unknown option "${unknown[1]}"; ${command}'s options are ${describeOptions(options)}; see "socketeer ${command} --help"`,
+      );
+    }
     // parseArgs explains over several sentences; keep the first and, for values
     // that start with a dash, the hint on how to pass them.
     const lines = (error as Error).message.split('\n');
@@ -27,6 +34,13 @@ export function parseCommand(command: string, args: string[], options: Options, 
     if (dashHint) message += `; ${dashHint.replace(/^To specify/, 'to pass').replace(/\.$/, '')}`;
     throw new UsageError(`${message}; see "socketeer ${command} --help"`);
   }
+}
+
+/** "--port, --host, -c/--connect, ...": every flag of a command, for an error message. */
+function describeOptions(options: Options): string {
+  return Object.entries(options)
+    .map(([name, option]) => (option.short ? `-${option.short}/--${name}` : `--${name}`))
+    .join(', ');
 }
 
 export function parsePort(value: string | undefined, fallback: number): number {

@@ -67,7 +67,15 @@ describe('socketeer CLI', () => {
     [['proxy', '--backend', 'ws://127.0.0.1:1', '--listen', '8080'], /--listen must be HOST:PORT/],
     [['proxy', '--config', '/nonexistent.json'], /cannot read \/nonexistent\.json/],
     [['echo', '--port', 'eighty'], /^socketeer: --port must be a number from 0 to 65535; got "eighty"\n$/],
-    [['echo', '--bogus'], /^socketeer: Unknown option '--bogus'; see "socketeer echo --help"\n$/],
+    [
+      ['echo', '--bogus'],
+      /^socketeer: unknown option "--bogus"; echo's options are --port, --host, --tls-cert, --tls-key, --max-message, --no-deflate; see "socketeer echo --help"\n$/,
+    ],
+    // A typo after the URL: the options that exist, not parseArgs' advice on positionals after '--'.
+    [
+      ['connect', 'ws://x/', '--bogus'],
+      /^socketeer: unknown option "--bogus"; connect's options are -c\/--connect, -x\/--execute, -w\/--wait, --echo, [^\n]*--no-deflate, --no-color, --slash; see "socketeer connect --help"\n$/,
+    ],
     [['echo', '--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
     [['connect'], /a URL is required/],
     [
