@@ -89,9 +89,10 @@ export function readFlagFile(path: string): Buffer {
   }
 }
 
-export function listenError(error: NodeJS.ErrnoException, port: number): UsageError {
+/** `setting`: where the user picks the address (--port for serve and echo, --listen or --admin for proxy). */
+export function listenError(error: NodeJS.ErrnoException, port: number, setting = '--port'): UsageError {
   if (error.code === 'EADDRINUSE')
-    return new UsageError(`port ${port} is already in use; pick another with --port`);
+    return new UsageError(`port ${port} is already in use; pick another with ${setting}`);
   if (error.code === 'EACCES')
     return new UsageError(`no permission to listen on port ${port}; pick one above 1023`);
   return new UsageError(error.message);

@@ -138,14 +138,22 @@ export async function runProxy(args: string[]): Promise<void> {
   proxy.on('log', log);
   const address = await proxy.listen().catch(async (error: NodeJS.ErrnoException) => {
     await proxy.close();
-    throw listenError(error, config.edge.port);
+    throw listenError(
+      error,
+      config.edge.port,
+      values.config === undefined ? '--listen' : '"listen" in the file',
+    );
   });
   let adminServer: http.Server | undefined;
   if (config.admin) {
     const where = config.admin;
     adminServer = proxy.createAdminServer();
     await new Promise<void>((resolve, reject) => {
-      adminServer!.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, where.port)));
+      adminServer!.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          listenError(error, where.port, values.config === undefined ? '--admin' : '"admin" in the file'),
+        ),
+      );
       adminServer!.listen(where.port, where.host, resolve);
     }).catch(async (error) => {
       await proxy.close();

@@ -99,6 +99,38 @@ describe('socketeer CLI', () => {
     }
   });
 
+  test('a port in use names the setting that picks another: --port, --listen or --admin', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const cases: Array<[string[], string]> = [
+        [['echo', '--host', '127.0.0.1', '--port', String(port)], '--port'],
+        [['proxy', '--backend', 'ws://127.0.0.1:1', '--listen', `127.0.0.1:${port}`], '--listen'],
+        [
+          [
+            'proxy',
+            '--backend',
+            'ws://127.0.0.1:1',
+            '--listen',
+            '127.0.0.1:0',
+            '--admin',
+            `127.0.0.1:${port}`,
+          ],
+          '--admin',
+        ],
+      ];
+      for (const [args, setting] of cases) {
+        const r = await cli(args);
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.stderr, `socketeer: port ${port} is already in use; pick another with ${setting}\n`);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+
   test('proxy: relays to the backend, reports status on the admin port, exits 0 on SIGTERM', async () => {
     const { child: echo, port: echoPort } = await startEcho();
     const probe = await import('node:net');
