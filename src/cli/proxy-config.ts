@@ -38,13 +38,26 @@ function pathOf(file: string, key: string, value: unknown): string {
 }
 
 export async function loadProxyConfig(file: string): Promise<CliProxyConfig> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const yaml = /\.ya?ml$/i.test(file);
   let config: Record<string, unknown>;
   try {
-    const text = readFileSync(file, 'utf8');
     // YAML only when asked for: the parser is loaded for .yaml/.yml files alone.
-    config = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
+    config = yaml ? (await import('yaml')).parse(text) : JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+    const first = (error as Error).message.split('\n')[0];
+    throw new UsageError(
+      yaml
+        ? `${file} is not valid YAML: ${first}`
+        : `${file} is not valid JSON: ${first} (a file named .yaml or .yml is read as YAML)`,
+    );
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw new UsageError(`${file}: the configuration must be an object`);

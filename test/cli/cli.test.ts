@@ -196,6 +196,20 @@ describe('socketeer CLI', () => {
       const r = await cli(['proxy', '--config', badJson]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /"routes\[0\]\.mode" must be "splice" or "inspect"; got "tee"/);
+      // A file that does not parse was read: say what is wrong with it, not "cannot read".
+      const notJson = `${dir}/proxy.conf`;
+      writeFileSync(notJson, 'listen: 127.0.0.1:0\n');
+      const unparsed = await cli(['proxy', '--config', notJson]);
+      assert.equal(unparsed.code, 2);
+      assert.match(
+        unparsed.stderr,
+        /^socketeer: \S+\/proxy\.conf is not valid JSON: .+ \(a file named \.yaml or \.yml is read as YAML\)\n$/,
+      );
+      const notYaml = `${dir}/broken.yml`;
+      writeFileSync(notYaml, 'routes: [\n');
+      const unparsedYaml = await cli(['proxy', '--config', notYaml]);
+      assert.equal(unparsedYaml.code, 2);
+      assert.match(unparsedYaml.stderr, /^socketeer: \S+\/broken\.yml is not valid YAML: [^\n]+\n$/);
       const { child: echo, port: echoPort } = await startEcho();
       const good = `${dir}/good.yaml`;
       writeFileSync(
