@@ -68,6 +68,11 @@ export async function runConnect(args: string[]): Promise<number> {
   const flags = sessionFlags(values);
   const options = clientOptions(values);
   const url = normalizeUrl(given);
+  if (!/^wss?:\/\//i.test(url)) {
+    throw new UsageError(
+      `the URL must start with ws://, wss://, http:// or https:// (none means ws://); got "${given}"`,
+    );
+  }
 
   let ws: WebSocket;
   try {
@@ -89,7 +94,7 @@ export async function runConnect(args: string[]): Promise<number> {
       if (session.readerGone) return resolve(session.outputFailed ? 1 : 0);
       if (!opened) {
         process.stderr.write(
-          `socketeer connect: cannot connect to ${url}: ${ws.lastError?.message ?? reason}\n`,
+          `socketeer connect: cannot connect to ${url}: ${connectFailure(ws, url, reason)}\n`,
         );
         return resolve(1);
       }
@@ -102,4 +107,15 @@ export async function runConnect(args: string[]): Promise<number> {
       resolve(normal ? 0 : 1);
     });
   });
+}
+
+/** Why the connection failed, on one line (OpenSSL's messages span several). */
+function connectFailure(ws: WebSocket, url: string, reason: string): string {
+  const error = ws.lastError as NodeJS.ErrnoException | undefined;
+  if (!error) return reason;
+  // A wss:// URL for a plain ws:// server: OpenSSL reads the server's HTTP answer as a TLS record.
+  if (url.startsWith('wss:') && /wrong version number|packet length too long/.test(error.message)) {
+    return `no TLS at that address (is it a ws:// server? try ws://${url.slice('wss://'.length)})`;
+  }
+  return error.message.split('\n')[0]!.trim();
 }

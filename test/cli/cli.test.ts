@@ -84,7 +84,10 @@ describe('socketeer CLI', () => {
     ],
     [['serve', '--port=-1'], /--port must be a number from 0 to 65535; got "-1"/],
     [['serve', 'extra'], /unexpected argument "extra"|Unexpected argument 'extra'/],
-    [['connect', 'ftp://x/'], /must start with ws:\/\/ or wss:\/\//],
+    [
+      ['connect', 'ftp://x/'],
+      /^socketeer: the URL must start with ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ /,
+    ],
     [['connect', 'ws://x/', '--header', 'novalue'], /--header must look like "Name: value"/],
   ];
   // Independent processes: run side by side, so the file stays well inside its time limit under load.
@@ -96,6 +99,21 @@ describe('socketeer CLI', () => {
         assert.match(r.stderr, message);
         assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       });
+    }
+  });
+
+  test('connect wss:// to a plain ws:// server: one line that suggests ws://, exit 1', async () => {
+    const { child: echo, port } = await startEcho();
+    try {
+      const r = await cli(['connect', `wss://127.0.0.1:${port}/x`], '');
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `socketeer connect: cannot connect to wss://127.0.0.1:${port}/x: no TLS at that address (is it a ws:// server? try ws://127.0.0.1:${port}/x)\n`,
+      );
+    } finally {
+      echo.kill('SIGINT');
+      await once(echo, 'exit');
     }
   });
 
