@@ -12,6 +12,7 @@ export {
   checkInteger,
   checkKnownKeys,
   checkMilliseconds,
+  checkObject,
   checkString,
   describe,
 } from '../check-options.js';
@@ -76,6 +77,8 @@ export interface ConnectionSettings extends BaseSettings {
   flow?: FlowSettings;
 }
 
+export const CONNECTION_OPTIONS = ['maxMessageSize', 'maxFrameSize', 'closeTimeout', 'autoPong'] as const;
+
 /** The per-connection options servers and clients share, checked, with their defaults. */
 export function checkConnectionOptions(
   what: string,
@@ -89,5 +92,20 @@ export function checkConnectionOptions(
     maxFrameSize: maxFrameSize ?? maxMessageSize ?? defaultMaxMessageSize,
     closeTimeout: checkMilliseconds(what, 'closeTimeout', options.closeTimeout) ?? DEFAULTS.closeTimeout,
     autoPong: checkBoolean(what, 'autoPong', options.autoPong) ?? DEFAULTS.autoPong,
+  };
+}
+
+export const HEARTBEAT_OPTIONS = ['heartbeatInterval', 'heartbeatTimeout'] as const;
+
+/** Heartbeat options servers and clients share (only their default interval differs; 0 is off). */
+export function checkHeartbeatOptions(
+  what: string,
+  options: { heartbeatInterval?: number; heartbeatTimeout?: number },
+  defaultInterval: number,
+): { interval: number; timeout: number } {
+  return {
+    interval: checkMilliseconds(what, 'heartbeatInterval', options.heartbeatInterval, 0) ?? defaultInterval,
+    timeout:
+      checkMilliseconds(what, 'heartbeatTimeout', options.heartbeatTimeout) ?? DEFAULTS.heartbeatTimeout,
   };
 }

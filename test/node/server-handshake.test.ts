@@ -290,4 +290,23 @@ describe('option errors say what is wrong and what is allowed', () => {
     assert.throws(() => new WebSocket('ws://x/', 'not a token'), /not a valid token/);
     assert.throws(() => new WebSocket('ws://x/', ['a', 'a']), /must not repeat/);
   });
+
+  const clientCases: Array<[object, RegExp]> = [
+    [{ maxPayload: 5 }, /WebSocket client: option "maxPayload" is ws's; use "maxMessageSize"/],
+    [{ maxMessageSize: 0 }, /"maxMessageSize" must be an integer from 1 to 4294967296 bytes; got 0/],
+    [{ closeTimeout: -1 }, /"closeTimeout" must be an integer from 1 to 2147483647 ms; got -1/],
+    [{ autoPong: 'yes' }, /"autoPong" must be true or false; got "yes"/],
+    [{ handshakeTimeout: 0 }, /"handshakeTimeout" must be an integer from 1 to 2147483647 ms; got 0/],
+    [{ heartbeatInterval: -1 }, /"heartbeatInterval" must be an integer from 0 to 2147483647 ms; got -1/],
+    [{ heartbeatTimeout: 0 }, /"heartbeatTimeout" must be an integer from 1 to 2147483647 ms; got 0/],
+    [{ followRedirects: 21 }, /"followRedirects" must be an integer from 0 to 20; got 21/],
+    [{ servername: 5 }, /"servername" must be a string; got 5/],
+    [{ rejectUnauthorized: 'no' }, /"rejectUnauthorized" must be true or false; got "no"/],
+    [{ slowConsumer: 'wait' }, /"slowConsumer" must be "close" or "drop"; got "wait"/],
+  ];
+  for (const [options, message] of clientCases) {
+    test(`client ${JSON.stringify(options)}`, () => {
+      assert.throws(() => new WebSocket('ws://127.0.0.1:1', undefined, options as never), message);
+    });
+  }
 });

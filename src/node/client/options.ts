@@ -3,15 +3,18 @@ import { checkDeflateOption, type DeflateOptions } from '../deflate.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
 import {
   type BaseSettings,
+  CONNECTION_OPTIONS,
   checkBoolean,
   checkConnectionOptions,
   checkFlowOptions,
+  checkHeartbeatOptions,
   checkInteger,
   checkKnownKeys,
   checkMilliseconds,
   checkString,
   FLOW_OPTIONS,
   type FlowSettings,
+  HEARTBEAT_OPTIONS,
 } from '../options.js';
 
 /** The Node client's options, checked once into a ClientConfig. */
@@ -65,10 +68,7 @@ export interface ClientOptions {
 const CLIENT_OPTIONS = [
   'headers',
   'handshakeTimeout',
-  'maxMessageSize',
-  'maxFrameSize',
-  'closeTimeout',
-  'autoPong',
+  ...CONNECTION_OPTIONS,
   'ca',
   'cert',
   'key',
@@ -76,8 +76,7 @@ const CLIENT_OPTIONS = [
   'servername',
   'perMessageDeflate',
   'proxy',
-  'heartbeatInterval',
-  'heartbeatTimeout',
+  ...HEARTBEAT_OPTIONS,
   'followRedirects',
   ...FLOW_OPTIONS,
 ] as const;
@@ -120,13 +119,7 @@ export function resolveClientConfig(options: ClientOptions): ClientConfig {
     deflate: checkDeflateOption(WHAT, options.perMessageDeflate ?? DEFAULTS.clientPerMessageDeflate),
     followRedirects:
       checkInteger(WHAT, 'followRedirects', options.followRedirects, 0, 20) ?? DEFAULTS.followRedirects,
-    heartbeat: {
-      interval:
-        checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ??
-        DEFAULTS.clientHeartbeatInterval,
-      timeout:
-        checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? DEFAULTS.heartbeatTimeout,
-      idleTimeout: 0,
-    },
+    heartbeat: { ...checkHeartbeatOptions(WHAT, options, DEFAULTS.clientHeartbeatInterval), idleTimeout: 0 },
   };
 }
+

@@ -5,16 +5,19 @@ import { checkDeflateOption, type DeflateOptions } from '../deflate.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
 import {
   type BaseSettings,
+  CONNECTION_OPTIONS,
   checkBoolean,
   checkConnectionOptions,
   checkFlowOptions,
   checkFunction,
+  checkHeartbeatOptions,
   checkInteger,
   checkKnownKeys,
   checkMilliseconds,
   checkString,
   FLOW_OPTIONS,
   type FlowSettings,
+  HEARTBEAT_OPTIONS,
 } from '../options.js';
 import type { TrustProxy } from '../trust-proxy.js';
 
@@ -119,13 +122,9 @@ const SERVER_OPTIONS = [
   'path',
   'protocols',
   'handleProtocols',
-  'maxMessageSize',
-  'maxFrameSize',
-  'closeTimeout',
-  'autoPong',
+  ...CONNECTION_OPTIONS,
   'perMessageDeflate',
-  'heartbeatInterval',
-  'heartbeatTimeout',
+  ...HEARTBEAT_OPTIONS,
   'idleTimeout',
   'authenticate',
   'origins',
@@ -260,11 +259,7 @@ export function resolveServerConfig<User>(options: ServerOptions<User>): ServerC
       checkInteger(WHAT, 'maxConnectionsPerIp', options.maxConnectionsPerIp, 0, MAX_INT32) ??
       DEFAULTS.maxConnectionsPerIp,
     heartbeat: Object.freeze({
-      interval:
-        checkMilliseconds(WHAT, 'heartbeatInterval', options.heartbeatInterval, 0) ??
-        DEFAULTS.serverHeartbeatInterval,
-      timeout:
-        checkMilliseconds(WHAT, 'heartbeatTimeout', options.heartbeatTimeout) ?? DEFAULTS.heartbeatTimeout,
+      ...checkHeartbeatOptions(WHAT, options, DEFAULTS.serverHeartbeatInterval),
       idleTimeout: checkMilliseconds(WHAT, 'idleTimeout', options.idleTimeout, 0) ?? DEFAULTS.idleTimeout,
     }),
     requestHead: Object.freeze({
