@@ -303,6 +303,13 @@ describe('option errors say what is wrong and what is allowed', () => {
     [{ servername: 5 }, /"servername" must be a string; got 5/],
     [{ rejectUnauthorized: 'no' }, /"rejectUnauthorized" must be true or false; got "no"/],
     [{ slowConsumer: 'wait' }, /"slowConsumer" must be "close" or "drop"; got "wait"/],
+    // A string or an array used to be spread into headers named "0", "1", ... and sent.
+    [{ headers: 'Authorization: x' }, /option "headers" must be an object; got "Authorization: x"/],
+    [{ headers: ['Authorization: x'] }, /option "headers" must be an object; got an array/],
+    [
+      { headers: { Origin: { url: 'x' } } },
+      /"headers" maps header names to strings; got an object for "Origin"/,
+    ],
   ];
   for (const [options, message] of clientCases) {
     test(`client ${JSON.stringify(options)}`, () => {

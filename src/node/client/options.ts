@@ -11,7 +11,9 @@ import {
   checkInteger,
   checkKnownKeys,
   checkMilliseconds,
+  checkObject,
   checkString,
+  describe,
   FLOW_OPTIONS,
   type FlowSettings,
   HEARTBEAT_OPTIONS,
@@ -109,7 +111,7 @@ export function resolveClientConfig(options: ClientOptions): ClientConfig {
   checkBoolean(WHAT, 'rejectUnauthorized', options.rejectUnauthorized);
   checkString(WHAT, 'servername', options.servername);
   return {
-    headers: options.headers,
+    headers: checkHeaders(options.headers),
     handshakeTimeout:
       checkMilliseconds(WHAT, 'handshakeTimeout', options.handshakeTimeout) ?? DEFAULTS.handshakeTimeout,
     connection: {
@@ -123,3 +125,23 @@ export function resolveClientConfig(options: ClientOptions): ClientConfig {
   };
 }
 
+/**
+ * A string or an array would be spread into headers named "0", "1", ... and
+ * an object value sent as "[object Object]": refused here instead. Numbers and
+ * arrays of strings are what Node's http accepts besides strings.
+ */
+function checkHeaders(headers: unknown): Record<string, string> | undefined {
+  const checked = checkObject(WHAT, 'headers', headers);
+  for (const [name, value] of Object.entries(checked ?? {})) {
+    const ok =
+      typeof value === 'string' ||
+      typeof value === 'number' ||
+      (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+    if (!ok) {
+      throw new TypeError(
+        `${WHAT}: option "headers" maps header names to strings; got ${describe(value)} for ${JSON.stringify(name)}`,
+      );
+    }
+  }
+  return checked as Record<string, string> | undefined;
+}
