@@ -10,11 +10,17 @@ import type { Engine } from './engine.js';
 import { checkNamespaces, type Namespace, type NamespaceOptions } from './namespaces.js';
 import { checkFunction, checkInteger, checkKnownKeys, checkMs, checkObject, describe } from './options.js';
 
+/**
+ * Where the hub's connections come from: handed to its WebSocketServer as
+ * they are (which checks them: exactly one of port, server or noServer, ...).
+ */
+const LISTEN_OPTIONS = ['port', 'host', 'tls', 'server', 'noServer', 'path'] as const;
+
+/** WebSocketServer options the hub sets itself: given as hub options or not at all, never in "websocket". */
+const OWNED_BY_HUB = [...LISTEN_OPTIONS, 'protocols', 'handleProtocols'] as const;
+
 /** Options of the underlying WebSocketServer the hub passes through (the hub owns the rest). */
-export type HubWebSocketOptions = Omit<
-  ServerOptions,
-  'port' | 'host' | 'tls' | 'server' | 'noServer' | 'path' | 'protocols' | 'handleProtocols'
->;
+export type HubWebSocketOptions = Omit<ServerOptions, (typeof OWNED_BY_HUB)[number]>;
 
 export interface HubOptions {
   /** Listen on this port (0 picks a free one). */
@@ -89,12 +95,7 @@ export interface HubOptions {
 }
 
 const HUB_OPTIONS = [
-  'port',
-  'host',
-  'tls',
-  'server',
-  'noServer',
-  'path',
+  ...LISTEN_OPTIONS,
   'websocket',
   'engine',
   'namespaces',
@@ -118,8 +119,6 @@ const HUB_OPTIONS = [
   'maxConcurrentRecoveries',
   'pingInterval',
 ] as const;
-
-const OWNED_BY_HUB = ['port', 'host', 'tls', 'server', 'noServer', 'path', 'protocols', 'handleProtocols'];
 
 export interface CheckedHubOptions {
   settings: HubSettings;

@@ -179,6 +179,11 @@ describe('options', () => {
       make({ websocket: { protocols: ['x'] } }),
       /give "protocols" as a hub option, not inside "websocket"/,
     );
+    assert.throws(make({ websocket: { path: '/x' } }), /give "path" as a hub option, not inside "websocket"/);
+    assert.throws(
+      make({ bogus: 1 }),
+      /allowed options are: port, host, tls, server, noServer, path, websocket/,
+    );
     assert.throws(make({ engine: {} }), /option "engine" must implement the Engine interface/);
     assert.throws(
       make({ historyLimit: 50, maxHistoryLimit: 10 }),
