@@ -11,12 +11,12 @@
  * share one write.
  *
  * One Flusher per process walks the outboxes that have something, in the
- * order they got it, in slices of about SLICE_MS: between slices the event
- * loop reads input again, so a fan-out to 10,000 connections never stalls
- * the process, and publications that arrive during a long fan-out join the
- * outboxes not written yet. The busier the server, the more each write
- * carries; an idle server writes at the end of the iteration that produced
- * the message (setImmediate), adding no timer delay.
+ * order they got it, in slices of about SLICE_MS (write syscalls included):
+ * between slices the event loop reads input again, so a fan-out to 10,000
+ * connections never stalls the process, and publications that arrive during
+ * a long fan-out join the outboxes not written yet. The busier the server,
+ * the more each write carries; an idle server writes at the end of the
+ * iteration that produced the message (setImmediate), adding no timer delay.
  *
  * Order per connection is kept: everything a session writes goes through its
  * outbox while the outbox holds anything.
@@ -41,12 +41,13 @@ export interface OutboxTarget {
 /** How long one flush slice may write before the event loop gets to read input again. */
 const SLICE_MS = 4;
 /** Outboxes written between two looks at the clock. */
-const CLOCK_EVERY = 64;
+const GROUP = 64;
 
 class Flusher {
   private queue: Outbox[] = [];
   private head = 0;
   private scheduled = false;
+  private deadline = 0;
 
   schedule(outbox: Outbox): void {
     this.queue.push(outbox);
@@ -56,27 +57,40 @@ class Flusher {
   }
 
   private readonly run = (): void => {
-    const deadline = performance.now() + SLICE_MS;
+    this.deadline = performance.now() + SLICE_MS;
+    this.writeGroup();
+  };
+
+  private readonly writeGroup = (): void => {
     const queue = this.queue;
-    let written = 0;
-    while (this.head < queue.length) {
+    const end = Math.min(queue.length, this.head + GROUP);
+    while (this.head < end) {
       const outbox = queue[this.head]!;
       queue[this.head++] = undefined as unknown as Outbox; // let a closed session's outbox go
       outbox.flush();
-      if (++written % CLOCK_EVERY === 0 && performance.now() >= deadline) break;
     }
     if (this.head < queue.length) {
-      // Outboxes scheduled during this slice are behind the head: continue after reading input.
-      if (this.head >= 4096 && this.head * 2 >= queue.length) {
-        this.queue = queue.slice(this.head);
-        this.head = 0;
-      }
-      setImmediate(this.run);
+      // The sockets just written are corked until the end of the tick (sendPrepared), so the
+      // write syscalls, most of a delivery's cost, happen then: look at the clock only after
+      // them (this runs after the uncork, queued earlier), or a 4 ms slice becomes ~30 ms of
+      // writes and input (new publications, publish commands) waits that long to be read.
+      process.nextTick(this.afterGroup);
       return;
     }
     this.queue = [];
     this.head = 0;
     this.scheduled = false;
+  };
+
+  /** After the group's writes: more in this slice, or read input first. */
+  private readonly afterGroup = (): void => {
+    if (performance.now() < this.deadline) return this.writeGroup();
+    // Outboxes scheduled during this slice are behind the head: continue after reading input.
+    if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    setImmediate(this.run);
   };
 }
 
