@@ -43,6 +43,8 @@ export class Subscriptions {
   readonly #pending = new Set<Subscription>();
   /** Consecutive temporary subscribe failures per subscription, for the retry delay. */
   readonly #retries = new Map<Subscription, number>();
+  /** Retries waiting for their delay: cleared when the connection goes, so close() leaves no timer behind. */
+  readonly #retryTimers = new Map<Subscription, ReturnType<typeof setTimeout>>();
 
   constructor(link: SubscriptionLink) {
     this.#link = link;
@@ -73,6 +75,7 @@ export class Subscriptions {
     this.#byChannel.delete(sub.channel);
     this.#pending.delete(sub);
     this.#retries.delete(sub);
+    this.#cancelRetry(sub);
     if (this.#link.send()) this.#unsubscribeOnServer(sub.channel);
   }
 
@@ -118,6 +121,8 @@ export class Subscriptions {
   /** The connection is gone: every subscription waits for the next connect to resubscribe. */
   suspend(reason: string): void {
     this.#pending.clear();
+    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
+    this.#retryTimers.clear();
     for (const sub of this.#byChannel.values()) sub._suspend(reason);
   }
 
@@ -134,6 +139,7 @@ export class Subscriptions {
   }
 
   #sendSubscribe(sub: Subscription, reason: string): void {
+    this.#cancelRetry(sub); // superseded by this subscribe
     const params = { channel: sub.channel, ...sub._begin(reason) };
     const attempt = this.#link.attempt();
     const generation = sub._generation;
@@ -162,18 +168,22 @@ export class Subscriptions {
       const attempt = this.#link.attempt();
       const retries = this.#retries.get(sub) ?? 0;
       this.#retries.set(sub, retries + 1);
-      setTimeout(
-        () => {
-          if (attempt === this.#link.attempt() && this.#byChannel.get(sub.channel) === sub)
-            this.resubscribe(sub);
-        },
-        this.#link.backoff.delay(retries + 1),
-      );
+      const retry = () => {
+        this.#retryTimers.delete(sub);
+        if (attempt === this.#link.attempt() && this.#byChannel.get(sub.channel) === sub)
+          this.resubscribe(sub);
+      };
+      this.#retryTimers.set(sub, setTimeout(retry, this.#link.backoff.delay(retries + 1)));
       return;
     }
     this.#retries.delete(sub);
     this.#byChannel.delete(sub.channel);
     sub._end(0, error.message, error);
+  }
+
+  #cancelRetry(sub: Subscription): void {
+    clearTimeout(this.#retryTimers.get(sub));
+    this.#retryTimers.delete(sub);
   }
 
   #serverUnsubscribed(sub: Subscription, code: number, reason: string): void {
