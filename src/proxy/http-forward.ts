@@ -26,6 +26,8 @@ export interface HttpForwardContext {
   report(event: ProxyLogEvent): void;
   /** Count a request we ended ourselves (the proxy's stats().refused). */
   countRefused(reason: string): void;
+  /** Count a client that left before the backend answered (the proxy's stats().abandoned). */
+  countAbandoned(): void;
 }
 
 /** RFC 9110 section 7.6.1: connection-specific fields are not forwarded. */
@@ -158,15 +160,19 @@ export function forwardHttp(
   });
   // The client left before its request was complete (an aborted upload), or
   // before the answer was complete: the backend must not wait for either.
+  const clientLeft = () => {
+    if (clientGone) return;
+    clientGone = true;
+    upstream.destroy();
+    if (!answered) context.countAbandoned();
+  };
   req.on('close', () => {
-    if (req.complete) return;
-    clientGone = true;
-    upstream.destroy();
+    if (!req.complete) clientLeft();
   });
+  // Also the client leaving after its request was complete: Node's server reads the
+  // socket on, notices the FIN or reset and closes the response.
   res.on('close', () => {
-    if (res.writableFinished) return;
-    clientGone = true;
-    upstream.destroy();
+    if (!res.writableFinished) clientLeft();
   });
   req.on('error', () => {});
   req.pipe(upstream);

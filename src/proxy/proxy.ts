@@ -15,6 +15,7 @@ import { forwardHttp } from './http-forward.js';
 import type { ProxyLogEvent } from './log.js';
 import { readTarget } from './request-target.js';
 import { ProxySession } from './session.js';
+import { type WaitingClient, watchWaitingClient } from './waiting-client.js';
 
 export type { ProxyOptions, RouteOptions } from './config.js';
 export type { ProxyLogEvent } from './log.js';
@@ -49,6 +50,8 @@ export class ReverseProxy extends EventEmitter {
     accepted: 0,
     messagesIn: 0,
     messagesOut: 0,
+    /** Clients that left while waiting for the backend (their attempt was cut at once). */
+    abandoned: 0,
     refused: {} as Record<string, number>,
   };
 
@@ -183,6 +186,7 @@ export class ReverseProxy extends EventEmitter {
       connections: this.sessions.size,
       accepted: this.counters.accepted,
       refused: { ...this.counters.refused },
+      abandoned: this.counters.abandoned,
       messagesIn: this.counters.messagesIn,
       messagesOut: this.counters.messagesOut,
       routes: this.routes.map((r) => ({
@@ -287,13 +291,21 @@ export class ReverseProxy extends EventEmitter {
     const check = validateClientRequest(req);
     if (!check.ok)
       return this.refuse(socket, req, 'bad-handshake', check.status, check.reason, check.headers);
+    // From here on the client waits (auth hook, backend): notice it leaving.
+    const attempt: { abandon(): void } = { abandon: () => {} };
+    const waiting = watchWaitingClient(socket, () => {
+      this.counters.abandoned++;
+      attempt.abandon();
+    });
     const verdict = await this.guard.admit(req);
-    if (verdict)
+    if (waiting.gone) return; // the client left while the auth hook ran
+    if (verdict) {
+      waiting.release();
       return this.refuse(socket, req, verdict.reason, verdict.status, verdict.message, verdict.headers);
-    if (socket.destroyed) return; // the client left while the auth hook ran
+    }
     const release = this.guard.hold(req);
     socket.once('close', release);
-    this.connectBackend(route, req, socket, head, new Set());
+    this.connectBackend(route, req, socket, head, waiting, attempt, new Set());
   }
 
   private pickBackend(route: Route, req: http.IncomingMessage, exclude: Set<Backend>): Backend | undefined {
@@ -316,10 +328,13 @@ export class ReverseProxy extends EventEmitter {
     req: http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
+    waiting: WaitingClient,
+    current: { abandon(): void },
     tried: Set<Backend>,
   ): void {
     const backend = this.pickBackend(route, req, tried);
     if (!backend) {
+      waiting.release();
       return this.refuse(socket, req, 'no-backend', 503, 'no healthy backend; try again later', {
         'Retry-After': 5,
       });
@@ -327,7 +342,6 @@ export class ReverseProxy extends EventEmitter {
     tried.add(backend);
     const requestHead = upgradeRequestHead(req, this.forwardingFor(req));
     const attempt = requestUpgrade(backend, requestHead, this.options.backendTimeout, (outcome) => {
-      socket.off('close', abandon);
       if (outcome.kind === 'failed') {
         backend.handshakes.failed++;
         const status = outcome.timedOut ? 504 : 502;
@@ -336,11 +350,13 @@ export class ReverseProxy extends EventEmitter {
         if (socket.destroyed) return;
         if (tried.size < route.backends.length) {
           try {
-            return this.connectBackend(route, req, socket, head, tried);
+            return this.connectBackend(route, req, socket, head, waiting, current, tried);
           } catch (error) {
+            waiting.release();
             return this.internalError(socket, error);
           }
         }
+        waiting.release();
         return this.refuse(
           socket,
           req,
@@ -351,6 +367,9 @@ export class ReverseProxy extends EventEmitter {
       }
       backend.recordSuccess();
       const { upstream } = outcome;
+      // Frames the client sent while it waited follow those it sent with its request.
+      const early = waiting.release();
+      const fromClient = early.length > 0 ? Buffer.concat([head, early]) : head;
       if (outcome.status !== 101) {
         // The backend said no: its answer goes to the client as it is, within the same deadline.
         backend.handshakes.refused++;
@@ -379,11 +398,11 @@ export class ReverseProxy extends EventEmitter {
         (s) => this.sessions.delete(s),
       );
       this.sessions.add(session);
-      session.begin(outcome.rest, head);
+      session.begin(outcome.rest, fromClient);
     });
-    // The client left before the backend answered: not the backend's fault.
-    const abandon = () => attempt.abandon();
-    socket.once('close', abandon);
+    // The client left before the backend answered: not the backend's fault. The
+    // attempt is cut at once (its connection destroyed), and reports nothing.
+    current.abandon = () => attempt.abandon();
   }
 
   /** Our forwarding headers for a request (X-Forwarded-*, Forwarded, X-Real-IP). */
@@ -414,6 +433,9 @@ export class ReverseProxy extends EventEmitter {
       requestBodyTimeout: this.options.requestBodyTimeout,
       countRefused: (reason) => {
         this.counters.refused[reason] = (this.counters.refused[reason] ?? 0) + 1;
+      },
+      countAbandoned: () => {
+        this.counters.abandoned++;
       },
       forwardingHeaders: (r) => this.forwardingFor(r),
       report: (event) => this.log(event),
