@@ -55,6 +55,18 @@ export function normalizeUrl(input: string): string {
   return input;
 }
 
+/** The URL as shown to the user: a password in it is masked (terminals and logs keep what they show). */
+export function shownUrl(href: string): string {
+  try {
+    const url = new URL(href);
+    if (url.password === '') return href;
+    url.password = '***';
+    return url.href;
+  } catch {
+    return href;
+  }
+}
+
 function seconds(flag: string, value: unknown, fallback: number, allowZero: boolean): number {
   if (value === undefined) return fallback;
   const n = Number(value);

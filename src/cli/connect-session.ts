@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { WebSocket } from '../node/websocket.js';
 import { paint } from './colour.js';
-import type { SessionFlags } from './connect-flags.js';
+import { type SessionFlags, shownUrl } from './connect-flags.js';
 
 /**
  * What `socketeer connect` does once connected: a prompt on a terminal, lines
@@ -146,7 +146,7 @@ export class Session {
     };
     const { ws } = this;
     const subprotocol = ws.protocol ? ` (subprotocol ${ws.protocol})` : '';
-    this.print(paint('green', `connected to ${ws.url}${subprotocol}; /help for commands`));
+    this.print(paint('green', `connected to ${shownUrl(ws.url)}${subprotocol}; /help for commands`));
     rl.on('line', (line) => {
       try {
         this.command(line);

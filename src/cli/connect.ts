@@ -1,7 +1,7 @@
 import { isatty } from 'node:tty';
 import { WebSocket } from '../node/websocket.js';
 import { parseCommand, UsageError } from './args.js';
-import { clientOptions, connectFlags, normalizeUrl, sessionFlags } from './connect-flags.js';
+import { clientOptions, connectFlags, normalizeUrl, sessionFlags, shownUrl } from './connect-flags.js';
 import { Session } from './connect-session.js';
 
 export const connectHelp = `Usage: socketeer connect URL [options]     (or: socketeer -c URL [options])
@@ -94,7 +94,8 @@ export async function runConnect(args: string[]): Promise<number> {
       if (session.readerGone) return resolve(session.outputFailed ? 1 : 0);
       if (!opened) {
         process.stderr.write(
-          `socketeer connect: cannot connect to ${url}: ${connectFailure(ws, url, reason)}\n`,
+          `socketeer connect: cannot connect to ${shownUrl(url)}: ${connectFailure(ws, url, reason)}
+`,
         );
         return resolve(1);
       }

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { basicAuthorization } from './client/credentials.js';
 import type { ClientOptions } from './client/options.js';
 import { findBadSubprotocol, readWebSocketUrl } from './client/url.js';
 import { kCloseWithoutStatus, kPeerClose } from './internal.js';
@@ -79,6 +80,13 @@ function parseUrl(url: unknown): URL {
     throw syntaxError(
       `The URL contains a fragment identifier ('${parsed.hash.slice(1)}'); WebSocket URLs must not.`,
     );
+  }
+  // Credentials are allowed (browsers send them as Basic authentication, see
+  // client/credentials.ts), but not a user name that Basic cannot carry.
+  try {
+    basicAuthorization(parsed);
+  } catch (error) {
+    throw syntaxError((error as Error).message);
   }
   return parsed;
 }

@@ -130,6 +130,20 @@ export const cases: Case[] = [
     },
   },
   {
+    name: 'credentials in the URL: Basic authentication, percent-decoded; url keeps them',
+    async run({ WebSocket, base }) {
+      const host = base.slice('ws://'.length);
+      // "foo" and "b@r é" (percent-encoded in the URL): Basic base64("foo:b@r é" as UTF-8).
+      const url = `ws://foo:b%40r%20%C3%A9@${host}/basic-auth`;
+      const ws = new WebSocket(url);
+      same(ws.url, url, 'url');
+      const r = record(ws);
+      same(await r.next(), 'Basic Zm9vOmJAciDDqQ==', 'the Authorization header the server got');
+      ws.close();
+      await r.closed;
+    },
+  },
+  {
     name: 'SyntaxError for bad URLs, other schemes and fragments',
     async run({ WebSocket, base }) {
       for (const url of [

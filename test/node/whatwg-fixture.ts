@@ -65,6 +65,19 @@ export async function startWhatwgFixture() {
     new WebSocketServer({ server: httpServer, path: '/deflate', perMessageDeflate: { threshold: 0 } }),
     new WebSocketServer({ server: httpServer, path: '/reject', authenticate: () => ({ reject: 403 }) }),
   ];
+  // /basic-auth: like web-platform-tests' websockets/handlers/basic_auth_wsh.py, a
+  // handshake without Authorization gets 401 with a Basic challenge (a browser may
+  // wait for it before sending the URL's credentials); the header it got is sent back.
+  const basicAuth = new WebSocketServer({
+    server: httpServer,
+    path: '/basic-auth',
+    authenticate: (request) =>
+      request.headers.authorization
+        ? undefined
+        : { reject: 401, headers: { 'WWW-Authenticate': 'Basic realm="fixture"' } },
+  });
+  basicAuth.on('connection', (ws, request) => ws.send(request.headers.authorization ?? ''));
+  servers.push(basicAuth);
   for (const server of servers) {
     server.on('connection', (ws) => ws.on('message', (data, isBinary) => obey(ws, data, isBinary)));
   }

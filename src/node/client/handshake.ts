@@ -13,6 +13,7 @@ import { PerMessageDeflate } from '../deflate.js';
 import { HeartbeatMonitor, type Monitored } from '../heartbeat.js';
 import { kAttach, kFailHandshake, kRestartHandshake } from '../internal.js';
 import type { FlowSettings } from '../options.js';
+import { withUrlCredentials } from './credentials.js';
 import { type ClientOptions, resolveClientConfig } from './options.js';
 import { connectThroughProxy, proxyFor } from './proxy-connect.js';
 import { decideRedirect } from './redirects.js';
@@ -88,7 +89,8 @@ export function startClientHandshake(
     method: 'GET',
     headers: buildRequestHeaders(key, {
       protocols: offered,
-      headers: config.headers,
+      // ws://user:pass@host/: Basic authentication, unless an Authorization header was given.
+      headers: withUrlCredentials(url, config.headers),
       extensions: deflateOptions ? buildOffer(deflateOptions) : undefined,
     }),
     // Our own connect function: a fresh socket, never a pooled keep-alive one,

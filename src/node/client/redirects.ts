@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HandshakeError } from '../../protocol/errors.js';
+import { basicAuthorization, withoutCredentials } from './credentials.js';
 import type { ClientOptions } from './options.js';
 import { parseWebSocketUrl } from './url.js';
 
@@ -27,13 +28,21 @@ export function decideRedirect(
     let next: URL;
     try {
       next = parseWebSocketUrl(new URL(location, from.href.replace(/^ws/, 'http')));
+      if (keepsCredentials(next, from)) {
+        // A Location without userinfo (a relative one inherits it) keeps the URL's.
+        if (next.username === '' && next.password === '') {
+          next.username = from.username;
+          next.password = from.password;
+        }
+      } else {
+        next = withoutCredentials(next);
+      }
+      basicAuthorization(next); // a bad one fails here, not when the next handshake starts
     } catch (error) {
       const message = `bad redirect to ${location}: ${(error as Error).message}`;
       return { kind: 'fail', error: new HandshakeError(message, status) };
     }
-    // Credentials stay with the host they were meant for.
-    const sameHost = next.host === from.host;
-    const nextOptions: ClientOptions = sameHost
+    const nextOptions: ClientOptions = keepsCredentials(next, from)
       ? { ...options, followRedirects: redirectsLeft - 1 }
       : {
           ...options,
@@ -54,4 +63,14 @@ export function decideRedirect(
     return { kind: 'fail', error };
   }
   return { kind: 'none' };
+}
+
+/**
+ * Credentials (the URL's userinfo, custom headers, the client certificate) stay
+ * with the host they were meant for (host and port; ws -> wss on it is fine),
+ * and never follow a wss -> ws downgrade, which would send them in clear text.
+ * The same rule as ws.
+ */
+function keepsCredentials(next: URL, from: URL): boolean {
+  return next.host === from.host && !(from.protocol === 'wss:' && next.protocol === 'ws:');
 }

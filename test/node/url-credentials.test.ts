@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { WebSocketServer } from '../../src/index.js';
+import { WebSocket } from '../../src/node/websocket.js';
+import { socketeerToEnd } from '../cli/child.js';
+
+/**
+ * ws://user:pass@host/: the URL's userinfo becomes `Authorization: Basic` on the
+ * opening handshake (as in ws, Python websockets and browsers), percent-decoded
+ * (RFC 3986 section 3.2.1) and UTF-8 (RFC 7617); an Authorization header set by
+ * the caller wins; credentials never follow a redirect to another host.
+ */
+
+const cleanups: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** A server that sends back the Authorization header of each handshake, then closes. */
+async function authEcho() {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  const seen: Array<string | undefined> = [];
+  server.on('connection', (ws, req) => {
+    seen.push(req.headers.authorization);
+    ws.send(req.headers.authorization ?? '(none)');
+    ws.close();
+  });
+  await server.listening();
+  cleanups.push(() => server.close());
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+async function authorizationSent(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
+  const ws = await WebSocket.connect(url, options);
+  const [data] = await once(ws, 'message');
+  await once(ws, 'close');
+  return String(data);
+}
+
+const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+
+describe('URL credentials (Node client)', () => {
+  test('userinfo is sent as Basic authentication, percent-decoded, UTF-8', async () => {
+    const { port } = await authEcho();
+    assert.equal(await authorizationSent(`ws://alice:s3cret@127.0.0.1:${port}/`), basic('alice:s3cret'));
+    assert.equal(
+      await authorizationSent(`ws://j%C3%B6rg:p%40ss%3Aw%20rd@127.0.0.1:${port}/x`),
+      basic('jörg:p@ss:w rd'),
+      'the password may hold an encoded colon; the user name is decoded too',
+    );
+    assert.equal(await authorizationSent(`ws://bob@127.0.0.1:${port}/`), basic('bob:'), 'no password');
+    assert.equal(await authorizationSent(`ws://:pw@127.0.0.1:${port}/`), basic(':pw'), 'no user name');
+    // A "%" that starts no escape is left as it is by the URL parser: taken literally.
+    assert.equal(await authorizationSent(`ws://u:100%@127.0.0.1:${port}/`), basic('u:100%'));
+  });
+
+  test('an Authorization header given by the caller wins, whatever its case', async () => {
+    const { port } = await authEcho();
+    const url = `ws://alice:s3cret@127.0.0.1:${port}/`;
+    assert.equal(
+      await authorizationSent(url, { headers: { authorization: 'Bearer t0ken' } }),
+      'Bearer t0ken',
+    );
+    assert.equal(await authorizationSent(url, { headers: { AUTHORIZATION: 'Bearer t1' } }), 'Bearer t1');
+  });
+
+  test('a user name with a colon (%3A) is refused at once: RFC 7617 section 2', () => {
+    assert.throws(
+      () => new WebSocket('ws://a%3Ab:pw@127.0.0.1:1/'),
+      (error: Error) => {
+        assert.ok(error instanceof SyntaxError);
+        assert.match(error.message, /user name .* must not contain ":".*RFC 7617/);
+        return true;
+      },
+    );
+  });
+
+  test('redirects: kept to the same host, dropped for another host', async () => {
+    const { port, seen } = await authEcho();
+    const redirector = http.createServer();
+    // The same-host target must be a WebSocket server on the redirector's own port.
+    const sameHost = new WebSocketServer({ noServer: true });
+    redirector.on('upgrade', (req, socket, head) => {
+      if (req.url?.startsWith('/to/')) {
+        sameHost.handleUpgrade(req, socket, head, (ws) => {
+          ws.send(req.headers.authorization ?? '(none)');
+          ws.close();
+        });
+      } else {
+        const location = req.url?.startsWith('/same/')
+          ? `/to/${req.url.slice('/same/'.length)}`
+          : `http://localhost:${port}/`;
+        socket.end(`HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`);
+      }
+    });
+    redirector.listen(0, '127.0.0.1');
+    await once(redirector, 'listening');
+    cleanups.push(async () => {
+      await sameHost.close();
+      await new Promise((r) => redirector.close(r));
+    });
+    const via = (redirector.address() as AddressInfo).port;
+    assert.equal(
+      await authorizationSent(`ws://alice:s3cret@127.0.0.1:${via}/same/x`, { followRedirects: 1 }),
+      basic('alice:s3cret'),
+      'same host: the credentials follow',
+    );
+    assert.equal(
+      await authorizationSent(`ws://alice:s3cret@127.0.0.1:${via}/away`, { followRedirects: 1 }),
+      '(none)',
+      'another host: nothing',
+    );
+    assert.deepEqual(seen, [undefined]);
+  });
+
+  test('socketeer connect ws://user:pass@host/ authenticates, and never prints the password', async () => {
+    const { port } = await authEcho();
+    // stdin stays open: the session ends when the server closes, after its message.
+    const ok = await socketeerToEnd(['connect', `ws://alice:s3cret@127.0.0.1:${port}/`]);
+    assert.deepEqual([ok.code, ok.stdout], [0, `${basic('alice:s3cret')}\n`]);
+    const refused = await socketeerToEnd(['connect', 'ws://alice:s3cret@127.0.0.1:1/']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /cannot connect to ws:\/\/alice:\*\*\*@127\.0\.0\.1:1\//);
+    assert.doesNotMatch(refused.stderr, /s3cret/);
+  });
+});
