@@ -116,7 +116,7 @@ function connectFailure(ws: WebSocket, url: string, reason: string): string {
   if (!error) return reason;
   // A wss:// URL for a plain ws:// server: OpenSSL reads the server's HTTP answer as a TLS record.
   if (url.startsWith('wss:') && /wrong version number|packet length too long/.test(error.message)) {
-    return `no TLS at that address (is it a ws:// server? try ws://${url.slice('wss://'.length)})`;
+    return `no TLS at that address (is it a ws:// server? try ${shownUrl(`ws://${url.slice('wss://'.length)}`)})`;
   }
   return error.message.split('\n')[0]!.trim();
 }
