@@ -19,8 +19,38 @@ const MILLISECOND_OPTIONS = [
   'pingGrace',
 ] as const;
 
+/** The options that are not milliseconds, by the type they must have (data: anything). */
+const TYPED_OPTIONS = {
+  WebSocket: 'function',
+  token: 'string',
+  getToken: 'function',
+  data: '',
+  name: 'string',
+  maxQueued: 'number',
+  random: 'function',
+} as const;
+
+/** Every option's name: a typo (or another library's name) fails at construction instead of being ignored. */
+const KNOWN_OPTIONS = [...Object.keys(TYPED_OPTIONS), ...MILLISECOND_OPTIONS];
+
 /** Checks the options a caller gave, with an error that says what is allowed. */
 export function resolveOptions(options: MessagingClientOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object; got ${options === null ? 'null' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
+      throw new TypeError(
+        `unknown option "${key}"; allowed options are: ${KNOWN_OPTIONS.join(', ')} (and "socket" in Node)`,
+      );
+    }
+  }
+  for (const [name, type] of Object.entries(TYPED_OPTIONS)) {
+    const value = options[name as keyof typeof TYPED_OPTIONS];
+    if (type && value !== undefined && typeof value !== type) {
+      throw new TypeError(`options.${name} must be a ${type}; got ${typeof value}`);
+    }
+  }
   for (const name of MILLISECOND_OPTIONS) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
