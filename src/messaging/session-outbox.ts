@@ -90,6 +90,15 @@ class Flusher {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    setImmediate(this.afterInput);
+  };
+
+  /**
+   * The next slice waits one more turn of the event loop: what reading input
+   * just queued with setImmediate (the Redis engine sends the publishes it
+   * gathered that way) runs before the slice instead of after it.
+   */
+  private readonly afterInput = (): void => {
     setImmediate(this.run);
   };
 }
