@@ -17,10 +17,18 @@ const protocol = { socketeer, socketio }[kind];
 const prefix = config.prefix ?? '';
 const channelName = (c) => `${prefix}c${c}`;
 
-const channelState = Array.from({ length: channels }, () => ({ published: 0, remaining: new Map() }));
+const channelState = Array.from({ length: channels }, () => ({
+  published: 0,
+  remaining: new Map(),
+  firstAt: new Map(),
+}));
 const subscribers = [];
 const latency = new Histogram();
 const ackLatency = new Histogram();
+// Per publication: publish -> its first delivery anywhere (the publish path, Redis included),
+// and first -> last delivery (one pass over every subscriber): where a publication's time goes.
+const firstLatency = new Histogram();
+const spreadLatency = new Histogram();
 let measuring = false;
 let measuredDeliveries = 0;
 let inFlight = 0;
@@ -44,9 +52,15 @@ function delivered(sub, seq, sentAt) {
   }
   const state = channelState[sub.channel];
   const left = state.remaining.get(seq) - 1;
+  if (left === subsPerChannel - 1) {
+    state.firstAt.set(seq, now);
+    if (measuring) firstLatency.record(now - sentAt);
+  }
   if (left > 0) state.remaining.set(seq, left);
   else if (left === 0) {
     state.remaining.delete(seq);
+    if (measuring) spreadLatency.record(now - state.firstAt.get(seq));
+    state.firstAt.delete(seq);
     inFlight--;
     if (publishing) pump();
   }
@@ -170,6 +184,8 @@ process.stdout.write(
     deliveriesPerSecond: measuredDeliveries / (config.durationMs / 1000),
     latencyMs: latency.summary(),
     ackMs: ackLatency.summary(),
+    firstDeliveryMs: firstLatency.summary(),
+    fanoutSpreadMs: spreadLatency.summary(),
     published,
     deliveriesExpected: published * subsPerChannel,
     lost,

@@ -116,7 +116,9 @@ function describe(r) {
   return (
     `${fmt(r.deliveriesPerSecond)} deliveries/s, p50 ${fmt(r.latencyMs.p50)} ms, p99 ${fmt(r.latencyMs.p99)} ms, ` +
     `ack p99 ${fmt(r.ackMs.p99)} ms, lost ${r.lost}, server ${fmt(r.serverCpuUsPerDelivery)} µs CPU/delivery ` +
-    `(Redis ${fmt(r.redisCpuUsPerDelivery)}), server got ${fmt(r.serverCoreShare * 100)}% of a core`
+    `(Redis ${fmt(r.redisCpuUsPerDelivery)}), server got ${fmt(r.serverCoreShare * 100)}% of a core, ` +
+    `${fmt(r.deliveriesPerServerWrite)} deliveries per write; per publication p50: first delivery ` +
+    `${fmt(r.firstDeliveryMs?.p50)} ms after the publish, last ${fmt(r.fanoutSpreadMs?.p50)} ms after the first`
   );
 }
 
