@@ -34,7 +34,7 @@ export const DEFAULTS = {
   heartbeatTimeout: 10_000,
   /** ms without a data message before 1001 (0: never). */
   idleTimeout: 0,
-  /** Data messages per second (0: no limit). */
+  /** Data messages and pings per second (0: no limit). */
   maxMessageRate: 0,
   maxConnections: 0,
   maxConnectionsPerIp: 0,

@@ -69,7 +69,7 @@ export interface BaseSettings {
 
 /** What each connection is given: the shared options plus limits and counters. */
 export interface ConnectionSettings extends BaseSettings {
-  /** Data messages per second before the connection is closed with 1008 (0: no limit). */
+  /** Data messages and pings per second before the connection is closed with 1008 (0: no limit). */
   maxMessageRate?: number;
   /** Counters shared by all connections of a server. */
   stats?: { messagesIn: number; messagesOut: number; dropped: number };

@@ -156,6 +156,11 @@ export abstract class TransportBinding extends EventEmitter {
     }
 
     onPing(payload: Buffer): void {
+      // Pings count toward maxMessageRate: each one makes us write a pong, so a
+      // peer that floods pings (and reads the pongs) would otherwise keep the
+      // server busy forever within its memory bound, past the limit the
+      // application set for that peer. Closed with 1008 like a message flood.
+      if (this.ws.overRate()) return;
       this.ws.emit('ping', payload);
     }
 

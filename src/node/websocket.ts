@@ -286,13 +286,13 @@ export class WebSocket extends ClosingPolicy implements Monitored {
     return iterateMessages(this, this.readyState === WebSocket.CLOSED, () => this.socket);
   }
 
-  /** True (and closing with 1008) when the peer exceeds maxMessageRate. */
+  /** True (and closing with 1008) when the peer exceeds maxMessageRate (data messages and pings). */
   protected override overRate(): boolean {
     const limit = this.settings?.maxMessageRate ?? 0;
     if (limit === 0) return false;
     if ((this.rateLimiter ??= new RateLimiter(limit)).take()) return false;
     if (this.readyState === WebSocket.OPEN) {
-      this[kCloseUnchecked](CloseCode.PolicyViolation, `more than ${limit} messages per second`);
+      this[kCloseUnchecked](CloseCode.PolicyViolation, `more than ${limit} messages or pings per second`);
     }
     return true;
   }

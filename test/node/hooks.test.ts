@@ -187,8 +187,28 @@ describe('abuse limits', () => {
     const ws = await WebSocket.connect(url);
     for (let i = 0; i < 50; i++) ws.send(`flood ${i}`);
     const [code, reason] = await once(ws, 'close');
-    assert.deepEqual([code, reason], [1008, 'more than 10 messages per second']);
+    assert.deepEqual([code, reason], [1008, 'more than 10 messages or pings per second']);
     assert.equal(delivered, 10);
+    await server.close();
+  });
+
+  test('maxMessageRate counts pings: a peer flooding pings and reading the pongs is closed with 1008', async () => {
+    const { server, url } = await startServer({ maxMessageRate: 10 });
+    let pings = 0;
+    let messages = 0;
+    server.on('connection', (ws) => {
+      ws.on('ping', () => pings++);
+      ws.on('message', () => messages++);
+    });
+    const ws = await WebSocket.connect(url);
+    let pongs = 0;
+    ws.on('pong', () => pongs++);
+    ws.send('one message'); // messages and pings share the budget
+    for (let i = 0; i < 50; i++) ws.ping(`p${i}`);
+    const [code, reason] = await once(ws, 'close');
+    assert.deepEqual([code, reason], [1008, 'more than 10 messages or pings per second']);
+    assert.deepEqual([messages, pings], [1, 9]);
+    assert.ok(pongs >= 9, `the pings within the limit were answered (${pongs})`);
     await server.close();
   });
 

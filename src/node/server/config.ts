@@ -82,7 +82,7 @@ export interface ServerOptions<User = unknown> {
   handshakeTimeout?: number;
   /** Standalone servers: largest request head in bytes; larger ones get 431 (default 16384). */
   maxHeaderSize?: number;
-  /** Close (1008) a connection that sends more data messages than this per second (0: no limit). */
+  /** Close (1008) a connection that sends more data messages and pings than this per second (0: no limit). */
   maxMessageRate?: number;
   /**
    * Behind reverse proxies: take the client's address and scheme from Forwarded /
