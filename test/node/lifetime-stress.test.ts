@@ -69,7 +69,16 @@ function leave(rand: () => number, ws: WebSocket, socket: () => Socket | null): 
       if (ws.readyState === ws.OPEN) ws.close(1000, 'bye');
     } else if (exit === 'terminate') ws.terminate();
     else if (exit === 'fin') s?.end();
-    else if (s && !s.destroyed) s.resetAndDestroy();
+    else if (s && !s.destroyed) {
+      // A socket that was ended (by the library finishing a closing handshake, say)
+      // cannot be reset while its shutdown is in flight: uv_tcp_close_reset()
+      // returns UV_EINVAL, and the socket emits it as an error (syscall 'reset')
+      // that the connection reports. That window is about one loop turn, so only
+      // load hits it (seed 786149 did once); the EINVAL is this test's own doing,
+      // not the library's. Such a socket's FIN is on its way: just close it.
+      if (s.writableEnded) s.destroy();
+      else s.resetAndDestroy();
+    }
   };
   act();
 }
