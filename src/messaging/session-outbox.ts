@@ -20,6 +20,15 @@
  *
  * Order per connection is kept: everything a session writes goes through its
  * outbox while the outbox holds anything.
+ *
+ * Replies do not wait for the iteration's end: an outbox holding a command's
+ * reply (a publish ack) is written once the work of the current event is
+ * done (a microtask), ahead of the fan-out. A publish is acked when the engine
+ * stored it, which is also when its fan-out starts, so at the end of the
+ * iteration every ack waited behind the fan-out and the input read meanwhile
+ * (with the Redis engine: the deliveries of a whole stored batch). The acks
+ * of one engine reply still share a write per connection: they all reach
+ * their outbox in the same round of microtasks, before the lane runs.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -105,12 +114,31 @@ class Flusher {
 
 const flusher = new Flusher();
 
+/** Outboxes holding a reply, written when the current event's microtasks are done (see the header). */
+class ReplyLane {
+  private outboxes: Outbox[] = [];
+
+  add(outbox: Outbox): void {
+    if (this.outboxes.push(outbox) === 1) queueMicrotask(this.run);
+  }
+
+  private readonly run = (): void => {
+    const outboxes = this.outboxes;
+    this.outboxes = [];
+    for (const outbox of outboxes) outbox.flush();
+  };
+}
+
+const replyLane = new ReplyLane();
+
 export class Outbox {
   private messages: OutboundMessage[] = [];
   /** Bytes waiting here (part of what counts against the slow-consumer bound). */
   bytes = 0;
   private flushedWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private closed = false;
+  /** Whether the reply lane holds this outbox. */
+  private hasReply = false;
 
   constructor(private readonly target: OutboxTarget) {}
 
@@ -118,16 +146,23 @@ export class Outbox {
     return this.messages.length;
   }
 
-  /** Queue a message (written with the others at the end of the event-loop iteration). */
-  push(message: OutboundMessage): void {
+  /**
+   * Queue a message (written with the others at the end of the event-loop iteration).
+   * `reply`: a command's reply; this outbox is then written without waiting for the iteration's end.
+   */
+  push(message: OutboundMessage, reply = false): void {
     if (this.closed) return;
-    if (this.messages.length === 0) flusher.schedule(this);
+    if (reply && !this.hasReply) {
+      this.hasReply = true;
+      replyLane.add(this);
+    } else if (this.messages.length === 0 && !this.hasReply) flusher.schedule(this);
     this.messages.push(message);
     this.bytes += sizeOf(message);
   }
 
   /** Write everything queued, in order (the flusher's slice, or a disconnect that must go last). */
   flush(): void {
+    this.hasReply = false;
     const messages = this.messages;
     if (messages.length === 0) return;
     this.messages = [];

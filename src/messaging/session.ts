@@ -167,7 +167,7 @@ export class Session implements SubscriptionOwner, SessionLike {
    * of being allowed to hold memory or slow the publishers (the cap is on
    * accumulation: one message may go on top of a buffer below it).
    */
-  write(data: OutboundMessage | Push): boolean {
+  write(data: OutboundMessage | Push, reply = false): boolean {
     if (this.state === 'closed' || this.ws.readyState !== OPEN) return false;
     const buffered = this.ws.bufferedAmount;
     if (buffered + this.outbox.bytes >= this.ctx.settings.maxOutboundBytes) {
@@ -179,7 +179,7 @@ export class Session implements SubscriptionOwner, SessionLike {
     }
     // In-process connections take each message at once: there is no write to save.
     if (!this.ws.sendPrepared || isPush(data)) return this.writeNow(data);
-    this.outbox.push(data);
+    this.outbox.push(data, reply);
     return buffered + this.outbox.bytes < OUTBOX_HIGH_WATER;
   }
 
@@ -199,11 +199,11 @@ export class Session implements SubscriptionOwner, SessionLike {
       // A hook's or rpc handler's value JSON cannot encode (BigInt, a cycle): still exactly one reply.
       return this.replyError(id, toErrorBody(this.ctx, error));
     }
-    this.write(frame);
+    this.write(frame, true);
   }
 
   private replyError(id: number, error: ErrorBody): void {
-    this.write(JSON.stringify({ id, error }));
+    this.write(JSON.stringify({ id, error }), true);
   }
 
   // ------------------------------------------------------------ inbound

@@ -38,6 +38,25 @@ function recordPrepared() {
   return { sent, restore: () => (ServerWebSocket.prototype.sendPrepared = original) };
 }
 
+/** Wrap ServerWebSocket.prototype.send and sendPrepared to record, in order, the texts of every write. */
+function recordWrites() {
+  const writes: string[][] = [];
+  const { send, sendPrepared } = ServerWebSocket.prototype;
+  ServerWebSocket.prototype.send = function (this: ServerWebSocket, ...args: Parameters<typeof send>) {
+    writes.push([String(args[0])]);
+    return send.apply(this, args);
+  };
+  ServerWebSocket.prototype.sendPrepared = function (this: ServerWebSocket, message: PreparedMessage) {
+    writes.push(framedTexts(message));
+    return sendPrepared.call(this, message);
+  };
+  const restore = () => {
+    ServerWebSocket.prototype.send = send;
+    ServerWebSocket.prototype.sendPrepared = sendPrepared;
+  };
+  return { writes, restore };
+}
+
 /**
  * Live fan-out shares one frame per publication (PreparedMessage) while every
  * per-connection guarantee stays per connection: order, recovery seams, local
@@ -156,6 +175,44 @@ describe('hub fan-out', () => {
       publisher.close();
     } finally {
       restore();
+      await hub.close();
+    }
+  });
+
+  test('a publish reply leaves ahead of the fan-out queued before it, the replies of one chunk in one write', async () => {
+    const hub = new Hub({ port: 0, host: '127.0.0.1', namespaces: { '': { clientPublish: true } } });
+    await hub.listening();
+    const url = `ws://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+    const subscribers = await Promise.all(
+      Array.from({ length: 3 }, () => RawClient.connected(url, { subs: { room: {} } })),
+    );
+    const publisher = await RawClient.connected(url);
+    const { writes, restore } = recordWrites();
+    try {
+      // The memory engine fans out while it stores, before the publish resolves: every
+      // subscriber's outbox has the publications before the publisher's has its replies.
+      const ids = [1, 2, 3].map((n) => publisher.send('publish', { channel: 'room', data: { n } }));
+      const replies = await Promise.all(ids.map((id) => publisher.reply(id)));
+      assert.deepEqual(
+        replies.map((r) => (r.result as { offset: number }).offset),
+        [1, 2, 3],
+      );
+      for (const subscriber of subscribers) {
+        await subscriber.until(() => subscriber.pubs('room').length === 3, '3 publications');
+        assert.deepEqual(
+          subscriber.pubs('room').map((p) => p.offset),
+          [1, 2, 3],
+        );
+      }
+      // Four writes: the publisher's three replies together, then each subscriber's three publications.
+      assert.deepEqual(
+        writes.map((texts) => texts.map((t) => (t.includes('"result"') ? 'reply' : 'pub'))),
+        [['reply', 'reply', 'reply'], ...subscribers.map(() => ['pub', 'pub', 'pub'])],
+      );
+    } finally {
+      restore();
+      for (const subscriber of subscribers) subscriber.close();
+      publisher.close();
       await hub.close();
     }
   });
