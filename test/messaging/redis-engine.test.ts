@@ -112,7 +112,44 @@ test('history is bounded by size (exactly) and by age; offsets keep advancing wi
     return p.publications.length === 0 || p.top.epoch !== epoch;
   }, 'old publications dropped by age');
   const pttl = Number(await redis.cli('PTTL', channelKeys('socketeer:', 'aging').stream));
-  assert.ok(pttl <= 300, `the stream expires with the channel ttl (PTTL ${pttl})`);
+  // Expiry is set to ttl + ttl/8 when less than ttl is left (not on every publish).
+  // (-2: already expired and gone.)
+  assert.ok(pttl !== -1 && pttl <= 337, `the stream expires with the channel ttl (PTTL ${pttl})`);
+});
+
+test('a channel outlives its newest publication by the ttl; the expiry is refreshed only when less than that is left', async (t) => {
+  if (!haveRedis(t)) return;
+  const redis = await startRedis(t);
+  const { engine } = await startEngine(t, { url: redis.url });
+  const history = { size: 10, ttlMs: 60_000 };
+  const keys = channelKeys('socketeer:', 'lease');
+  const pttl = async (key: string) => Number(await redis.cli('PTTL', key));
+  await engine.publish({ channel: 'lease', data: 1, history });
+  for (const key of [keys.meta, keys.stream]) {
+    const left = await pttl(key);
+    assert.ok(left > 60_000 && left <= 67_500, `a new channel's ${key} lives ttl + ttl/8 (PTTL ${left})`);
+  }
+  // More than the ttl left: a publish leaves the expiry alone.
+  await redis.cli('PEXPIRE', keys.meta, '65000');
+  await redis.cli('PEXPIRE', keys.stream, '65000');
+  await engine.publish({ channel: 'lease', data: 2, history });
+  assert.ok((await pttl(keys.meta)) <= 65_000, 'not refreshed while more than the ttl is left');
+  // Less than the ttl left (time passed): the publish extends both keys again.
+  await redis.cli('PEXPIRE', keys.meta, '1000');
+  await redis.cli('PEXPIRE', keys.stream, '1000');
+  await engine.publish({ channel: 'lease', data: 3, history });
+  for (const key of [keys.meta, keys.stream]) {
+    const left = await pttl(key);
+    assert.ok(left > 60_000, `${key} outlives the newest publication by the ttl again (PTTL ${left})`);
+  }
+  // A ttl of 0 keeps the channel for good.
+  await engine.publish({ channel: 'lease', data: 4, history: { size: 10, ttlMs: 0 } });
+  assert.deepEqual([await pttl(keys.meta), await pttl(keys.stream)], [-1, -1]);
+  const page = await engine.history({ channel: 'lease', limit: 10 });
+  assert.deepEqual(
+    page.publications.map((p) => p.data),
+    [1, 2, 3, 4],
+  );
 });
 
 test('publishes keep dropping entries older than the ttl (the trim check is skipped only while nothing can be that old)', async (t) => {

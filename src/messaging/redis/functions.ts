@@ -44,7 +44,7 @@
  *   j\n<client info JSON>       l\n<client info JSON>
  */
 
-export const LIBRARY_VERSION = 2;
+export const LIBRARY_VERSION = 3;
 export const LIBRARY_NAME = `socketeer_v${LIBRARY_VERSION}`;
 
 export const Fn = {
@@ -126,7 +126,10 @@ end
 -- The epoch rules of current_epoch, inlined so that a publish costs as few calls as
 -- possible: the stream's existence (case 3) is seen from XADD NOMKSTREAM instead of
 -- an EXISTS, and meta field f (a lower bound of the oldest entry's timestamp) spares
--- the trim's XRANGE until the oldest entry may have expired.
+-- the trim's XRANGE until the oldest entry may have expired. Meta fields that did not
+-- change are not written again, and the expiry is not set on every publish: both keys
+-- get ttl + ttl/8 when the meta has less than ttl left (PTTL, one cheap read instead of
+-- two PEXPIREs), so they always outlive the newest publication by ttl.
 local function publish_one(meta, stream, idem, a, at, rid, now)
   local candidate, data, info = a[at + 1], a[at + 2], a[at + 3]
   local idem_ttl = tonumber(a[at + 6])
@@ -138,9 +141,9 @@ local function publish_one(meta, stream, idem, a, at, rid, now)
     end
   end
   local size, ttl = tonumber(a[at + 4]), tonumber(a[at + 5])
-  local m = redis.call('HMGET', meta, 'e', 'o', 'r', 'h', 'f')
+  local m = redis.call('HMGET', meta, 'e', 'o', 'r', 'h', 'f', 't')
   local epoch, top, oldest = m[1], tonumber(m[2]) or 0, tonumber(m[5])
-  local rotate = false
+  local rotate, created = false, false
   if not epoch then
     -- Case 1: no meta. A new epoch from offset 1; a stream left over would collide.
     redis.call('DEL', stream)
@@ -156,22 +159,28 @@ local function publish_one(meta, stream, idem, a, at, rid, now)
       -- Case 3: no stream although history was kept: its publications are gone.
       if m[4] == '1' and top > 0 then epoch, rotate = candidate, true end
       redis.call('XADD', stream, 'MAXLEN', size, id, 't', ts, 'i', info, 'd', data)
-      oldest = now
+      oldest, created = now, true
     end
     if ttl > 0 and not (oldest and oldest >= now - ttl) then oldest = trim_expired(stream, ttl, now) end
-  else
+  elseif m[4] ~= '0' then
     redis.call('DEL', stream)
   end
-  local kept = size > 0 and '1' or '0'
+  local fields = {'o', offset}
   if rotate then
-    redis.call('HSET', meta, 'e', epoch, 'r', rid, 'o', offset, 'h', kept, 't', fmt(ttl), 'f', fmt(oldest or 0))
-  else
-    redis.call('HSET', meta, 'o', offset, 'h', kept, 't', fmt(ttl), 'f', fmt(oldest or 0))
+    fields[3], fields[4], fields[5], fields[6] = 'e', epoch, 'r', rid
   end
+  local kept, ttls, first = size > 0 and '1' or '0', fmt(ttl), fmt(oldest or 0)
+  if m[4] ~= kept then fields[#fields + 1], fields[#fields + 2] = 'h', kept end
+  if m[6] ~= ttls then fields[#fields + 1], fields[#fields + 2] = 't', ttls end
+  if m[5] ~= first then fields[#fields + 1], fields[#fields + 2] = 'f', first end
+  redis.call('HSET', meta, unpack(fields)) -- first: a new meta must exist for PEXPIRE
   if ttl > 0 then
-    redis.call('PEXPIRE', meta, ttl)
-    if size > 0 then redis.call('PEXPIRE', stream, ttl) end
-  else
+    if created or m[6] ~= ttls or redis.call('PTTL', meta) < ttl then
+      local life = ttl + math.floor(ttl / 8)
+      redis.call('PEXPIRE', meta, life)
+      if size > 0 then redis.call('PEXPIRE', stream, life) end
+    end
+  elseif m[6] ~= ttls then
     redis.call('PERSIST', meta)
     redis.call('PERSIST', stream)
   end
