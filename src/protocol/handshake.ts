@@ -163,11 +163,62 @@ export function buildRejectResponse(
   );
 }
 
-/** Headers a client sends (besides Host, which the HTTP layer writes). */
+/**
+ * Request headers the handshake writes itself, and why a caller's value is
+ * refused rather than sent. RFC 6455 section 4.1: "The request MUST contain an
+ * |Upgrade| header field whose value MUST include the "websocket" keyword", a
+ * |Connection| field with "Upgrade", a |Sec-WebSocket-Key| (a fresh nonce the
+ * server's Accept is checked against) and "|Sec-WebSocket-Version| ... MUST be
+ * 13". Subprotocols and extensions are what the client checks the 101 against
+ * (section 4.1, the client's steps 5-6), so they come from the client's own
+ * settings. A second copy would be sent next to ours by a raw writer of this
+ * map, or silently replace ours (Node's http and ws keep the last of two names
+ * that differ in case). Host and Origin are not here: like ws, callers may set
+ * them (virtual hosts, a browser's origin); the HTTP layer writes Host otherwise.
+ */
+const OWNED_REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  connection: 'the handshake sends "Connection: Upgrade" (RFC 6455 section 4.1)',
+  upgrade: 'the handshake sends "Upgrade: websocket" (RFC 6455 section 4.1)',
+  'sec-websocket-key':
+    'the handshake sends a fresh random key and checks the answer against it (RFC 6455 section 4.1)',
+  'sec-websocket-version': 'the handshake sends version 13, the only one RFC 6455 defines',
+  'sec-websocket-protocol':
+    "offer subprotocols through the protocols argument (the server's choice is checked against them)",
+  'sec-websocket-extensions':
+    'extensions are offered by the client itself (option "perMessageDeflate"), which must understand what the server accepts',
+};
+
+/**
+ * What is wrong with a caller's request headers, or undefined: a header the
+ * handshake owns, or one name given twice in different case (field names are
+ * case-insensitive, RFC 9110 section 5.1, so both would be one header).
+ */
+export function requestHeadersProblem(headers: Readonly<Record<string, unknown>>): string | undefined {
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (Object.hasOwn(OWNED_REQUEST_HEADERS, lower)) {
+      return `header ${JSON.stringify(name)} is set by the opening handshake: ${OWNED_REQUEST_HEADERS[lower]}`;
+    }
+    const earlier = seen.get(lower);
+    if (earlier !== undefined) {
+      return `${JSON.stringify(earlier)} and ${JSON.stringify(name)} are one header (names are case-insensitive, RFC 9110 section 5.1); give it once`;
+    }
+    seen.set(lower, name);
+  }
+  return undefined;
+}
+
+/**
+ * Headers a client sends (besides Host, which the HTTP layer writes unless the
+ * caller gave one). Throws a TypeError for headers the handshake owns.
+ */
 export function buildRequestHeaders(
   key: string,
   options: { protocols?: string[]; extensions?: string; headers?: Record<string, string> } = {},
 ): Record<string, string> {
+  const problem = options.headers && requestHeadersProblem(options.headers);
+  if (problem) throw new TypeError(problem);
   const out: Record<string, string> = {
     ...options.headers,
     Connection: 'Upgrade',

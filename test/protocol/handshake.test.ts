@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   buildAcceptResponse,
   buildRejectResponse,
+  buildRequestHeaders,
   computeAccept,
   generateKey,
   validateClientRequest,
@@ -134,5 +135,46 @@ describe('extension header parsing', () => {
     for (const v of ['a;', 'a; b=', 'a; b="unterminated', 'a b', ';a', 'a; b="not token"']) {
       assert.equal(parseExtensions(v), null, v);
     }
+  });
+});
+
+describe('client side: building the request headers', () => {
+  const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+  test("caller headers come out next to the handshake's own, once each", () => {
+    const out = buildRequestHeaders(key, {
+      protocols: ['a', 'b'],
+      headers: { Origin: 'https://x', host: 'h' },
+    });
+    assert.deepEqual(out, {
+      Origin: 'https://x',
+      host: 'h',
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Key': key,
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Protocol': 'a, b',
+    });
+  });
+  // A raw writer of the map would send both copies; Node's http would silently keep one.
+  for (const name of [
+    'sec-websocket-key',
+    'Sec-WebSocket-Version',
+    'UPGRADE',
+    'connection',
+    'sec-websocket-protocol',
+    'Sec-WebSocket-Extensions',
+  ]) {
+    test(`a caller's ${name} is refused, named`, () => {
+      assert.throws(
+        () => buildRequestHeaders(key, { headers: { [name]: 'x' } }),
+        new RegExp(`^TypeError: header "${name}" is set by the opening handshake: `),
+      );
+    });
+  }
+  test('one name in two cases is refused', () => {
+    assert.throws(
+      () => buildRequestHeaders(key, { headers: { cookie: 'a=1', Cookie: 'b=2' } }),
+      /"cookie" and "Cookie" are one header/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { requestHeadersProblem } from '../../protocol/handshake.js';
 import { DEFAULTS } from '../defaults.js';
 import { checkDeflateOption, type DeflateOptions } from '../deflate.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
@@ -143,5 +144,7 @@ function checkHeaders(headers: unknown): Record<string, string> | undefined {
       );
     }
   }
+  const problem = checked && requestHeadersProblem(checked);
+  if (problem) throw new TypeError(`${WHAT}: option "headers": ${problem}`);
   return checked as Record<string, string> | undefined;
 }
