@@ -93,3 +93,46 @@ export function checkObject(what: string, name: string, value: unknown): Record<
   }
   return value as Record<string, unknown>;
 }
+
+/**
+ * Where a server's connections come from (the core's WebSocketServer and the
+ * messaging hub, which takes the same options under its own name): exactly one
+ * of its own port, an existing http(s) server, or noServer for upgrades handed
+ * over by the caller.
+ */
+export interface ListenOptions {
+  port?: unknown;
+  host?: unknown;
+  tls?: unknown;
+  server?: unknown;
+  noServer?: unknown;
+  path?: unknown;
+}
+
+export function checkListenOptions(what: string, options: ListenOptions): void {
+  checkInteger(what, 'port', options.port, 0, 65535);
+  checkString(what, 'host', options.host);
+  checkBoolean(what, 'noServer', options.noServer);
+  const server = options.server as { on?: unknown; listen?: unknown } | undefined;
+  if (server !== undefined && (typeof server?.on !== 'function' || typeof server?.listen !== 'function')) {
+    throw new TypeError(
+      `${what}: option "server" must be an http.Server or https.Server to attach to; got ${describe(server)}`,
+    );
+  }
+  const modes = [options.port !== undefined, server !== undefined, options.noServer === true];
+  if (modes.filter(Boolean).length !== 1) {
+    throw new TypeError(
+      `${what}: give exactly one of "port", "server" or "noServer: true" (listen on a port, attach to an http(s) server, or call handleUpgrade yourself)`,
+    );
+  }
+  const path = checkString(what, 'path', options.path);
+  if (path !== undefined && !path.startsWith('/')) {
+    throw new TypeError(`${what}: option "path" must start with "/"; got ${JSON.stringify(path)}`);
+  }
+  if (options.tls !== undefined && options.port === undefined) {
+    throw new TypeError(
+      `${what}: option "tls" is for standalone servers (with "port"); attach to an https server instead`,
+    );
+  }
+  checkObject(what, 'tls', options.tls);
+}

@@ -8,11 +8,19 @@ import type { ServerOptions } from '../index.js';
 import type { Authenticate, CanPublish, CanSubscribe, HubHooks, HubSettings, RpcHandler } from './context.js';
 import type { Engine } from './engine.js';
 import { checkNamespaces, type Namespace, type NamespaceOptions } from './namespaces.js';
-import { checkFunction, checkInteger, checkKnownKeys, checkMs, checkObject, describe } from './options.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkKnownKeys,
+  checkListenOptions,
+  checkMs,
+  checkObject,
+  describe,
+} from './options.js';
 
 /**
- * Where the hub's connections come from: handed to its WebSocketServer as
- * they are (which checks them: exactly one of port, server or noServer, ...).
+ * Where the hub's connections come from: checked here under the hub's name
+ * (a hub user never wrote a WebSocketServer), then handed to its WebSocketServer.
  */
 const LISTEN_OPTIONS = ['port', 'host', 'tls', 'server', 'noServer', 'path'] as const;
 
@@ -144,6 +152,7 @@ function checkPingInterval(what: string, value: unknown): number {
 
 export function checkHubOptions(what: string, options: HubOptions): CheckedHubOptions {
   checkKnownKeys(what, options, HUB_OPTIONS);
+  checkListenOptions(what, options);
   const websocket = (checkObject(what, 'websocket', options.websocket) ?? {}) as HubWebSocketOptions;
   for (const key of OWNED_BY_HUB) {
     if (key in websocket) {

@@ -7,6 +7,7 @@ export {
   checkFunction,
   checkInteger,
   checkKnownKeys,
+  checkListenOptions,
   checkMilliseconds as checkMs,
   checkObject,
   describe,

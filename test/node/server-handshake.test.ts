@@ -271,6 +271,9 @@ describe('option errors say what is wrong and what is allowed', () => {
     [{ port: 0, path: 'chat' }, /"path" must start with "\/"/],
     [{}, /exactly one of "port", "server" or "noServer: true"/],
     [{ noServer: true, port: 1 }, /exactly one of/],
+    // Used to fail later with "server.on is not a function".
+    [{ server: {} }, /^TypeError: WebSocketServer: option "server" must be an http.Server or https.Server/],
+    [{ port: 0, tls: 'cert.pem' }, /option "tls" must be an object; got "cert.pem"/],
     [{ port: 0, handleProtocols: 'first' }, /"handleProtocols" must be a function; got "first"/],
     [{ port: 0, autoPong: 'yes' }, /"autoPong" must be true or false/],
   ];

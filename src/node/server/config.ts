@@ -1,12 +1,12 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
+import { checkListenOptions } from '../../check-options.js';
 import { DEFAULTS, MAX_INT32 } from '../defaults.js';
 import { checkDeflateOption, type DeflateOptions } from '../deflate.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
 import {
   type BaseSettings,
   CONNECTION_OPTIONS,
-  checkBoolean,
   checkConnectionOptions,
   checkFlowOptions,
   checkFunction,
@@ -14,7 +14,6 @@ import {
   checkInteger,
   checkKnownKeys,
   checkMilliseconds,
-  checkString,
   FLOW_OPTIONS,
   type FlowSettings,
   HEARTBEAT_OPTIONS,
@@ -186,22 +185,8 @@ export function resolveServerConfig<User>(options: ServerOptions<User>): ServerC
     throw new TypeError(`${WHAT}: options must be an object with port, server or noServer`);
   }
   checkKnownKeys(WHAT, options, SERVER_OPTIONS, WS_SERVER_OPTIONS);
-  const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
-  if (modes.filter(Boolean).length !== 1) {
-    throw new TypeError(`${WHAT}: give exactly one of "port", "server" or "noServer: true"`);
-  }
-  checkInteger(WHAT, 'port', options.port, 0, 65535);
-  checkString(WHAT, 'host', options.host);
-  checkBoolean(WHAT, 'noServer', options.noServer);
-  const path = checkString(WHAT, 'path', options.path);
-  if (path !== undefined && !path.startsWith('/')) {
-    throw new TypeError(`${WHAT}: option "path" must start with "/"; got ${JSON.stringify(path)}`);
-  }
-  if (options.tls !== undefined && options.port === undefined) {
-    throw new TypeError(
-      `${WHAT}: option "tls" is for standalone servers (with "port"); attach to an https server instead`,
-    );
-  }
+  checkListenOptions(WHAT, options);
+  const path = options.path;
   if (options.protocols !== undefined && !isStringArray(options.protocols)) {
     throw new TypeError(`${WHAT}: option "protocols" must be an array of strings`);
   }
