@@ -7,7 +7,7 @@
  * the browser's WebSocket API as 'socketeer/whatwg' (also exported here as WhatwgWebSocket).
  */
 
-export type { ClientOptions } from './node/client/options.js';
+export { type ClientOptions, checkClientOptions } from './node/client/options.js';
 export { PreparedMessage } from './node/prepared-message.js';
 export {
   ReconnectingWebSocket,

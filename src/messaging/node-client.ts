@@ -10,7 +10,7 @@
  *   client.connect();
  */
 
-import { type ClientOptions, WhatwgWebSocket } from '../index.js';
+import { type ClientOptions, checkClientOptions, WhatwgWebSocket } from '../index.js';
 import { MessagingClient as CoreClient } from './client/client.js';
 import type { MessagingClientOptions, WebSocketConstructor } from './client/types.js';
 
@@ -25,10 +25,40 @@ export interface NodeMessagingClientOptions extends MessagingClientOptions {
   socket?: ClientOptions;
 }
 
+/** Browsers cannot ping, but a Node process can and should notice a dead peer itself. */
+const SOCKET_DEFAULTS: ClientOptions = { heartbeatInterval: 15_000, heartbeatTimeout: 10_000 };
+
+/**
+ * The WebSocket options, checked now: the socket is only built at connect()
+ * (and again on each reconnect), where a bad option would surface as an error
+ * event, far from the line that gave it.
+ */
+function checkSocketOptions(socket: unknown, ownWebSocket: boolean): ClientOptions {
+  if (socket === undefined) return { ...SOCKET_DEFAULTS };
+  if (ownWebSocket) {
+    throw new TypeError(
+      "options.socket configures socketeer's WebSocket client; with options.WebSocket, configure your class yourself",
+    );
+  }
+  if (typeof socket !== 'object' || socket === null || Array.isArray(socket)) {
+    throw new TypeError(
+      `options.socket must be an object of WebSocket client options (headers, TLS, proxy, heartbeat, ...); got ${socket === null ? 'null' : Array.isArray(socket) ? 'an array' : typeof socket}`,
+    );
+  }
+  const merged: ClientOptions = { ...SOCKET_DEFAULTS, ...socket };
+  try {
+    checkClientOptions(merged);
+  } catch (error) {
+    const Refusal = error instanceof RangeError ? RangeError : TypeError;
+    throw new Refusal(`options.socket: ${(error as Error).message}`, { cause: error });
+  }
+  return merged;
+}
+
 export class MessagingClient extends CoreClient {
   constructor(url: string | URL, options: NodeMessagingClientOptions = {}) {
     const { socket, ...rest } = options;
-    const socketOptions: ClientOptions = { heartbeatInterval: 15_000, heartbeatTimeout: 10_000, ...socket };
+    const socketOptions = checkSocketOptions(socket, rest.WebSocket !== undefined);
     const WebSocket =
       rest.WebSocket ??
       (class extends WhatwgWebSocket {

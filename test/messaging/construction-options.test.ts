@@ -52,3 +52,46 @@ describe("Hub: listen options are refused as the hub's", () => {
     }
   });
 });
+
+describe('Node messaging client: "socket" is checked at construction', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    ['wss://proxy', /^options\.socket must be an object of WebSocket client options .*; got string$/],
+    [null, /^options\.socket must be an object of WebSocket client options .*; got null$/],
+    [
+      { maxPayload: 5 },
+      /^options\.socket: WebSocket client: option "maxPayload" is ws's; use "maxMessageSize"/,
+    ],
+    [
+      { bogus: 1 },
+      /^options\.socket: WebSocket client: unknown option "bogus"; allowed options are: headers, /,
+    ],
+    [
+      { heartbeatTimeout: 0 },
+      /^options\.socket: WebSocket client: option "heartbeatTimeout" must be an integer/,
+    ],
+    [{ headers: 'Cookie: a=1' }, /^options\.socket: WebSocket client: option "headers" must be an object/],
+    [
+      { headers: { 'Sec-WebSocket-Protocol': 'x' } },
+      /^options\.socket: WebSocket client: option "headers": header "Sec-WebSocket-Protocol" is set by the opening handshake/,
+    ],
+  ];
+  for (const [socket, message] of cases) {
+    test(JSON.stringify(socket), () => {
+      assert.throws(
+        () => new MessagingClient('ws://127.0.0.1:1/', { socket: socket as never }),
+        (error: Error) => message.test(error.message),
+      );
+    });
+  }
+
+  test('"socket" next to an own "WebSocket" class is refused (it would be ignored)', () => {
+    assert.throws(
+      () =>
+        new MessagingClient('ws://127.0.0.1:1/', {
+          WebSocket: class {} as never,
+          socket: { heartbeatInterval: 0 },
+        }),
+      /options\.socket configures socketeer's WebSocket client; with options\.WebSocket, configure your class yourself/,
+    );
+  });
+});

@@ -127,6 +127,15 @@ export function resolveClientConfig(options: ClientOptions): ClientConfig {
 }
 
 /**
+ * Check client options without connecting, with the errors a WebSocket's
+ * constructor would throw: for layers that build their sockets later (the
+ * messaging client connects on connect(), and again on every reconnect).
+ */
+export function checkClientOptions(options: ClientOptions): void {
+  resolveClientConfig(options);
+}
+
+/**
  * A string or an array would be spread into headers named "0", "1", ... and
  * an object value sent as "[object Object]": refused here instead. Numbers and
  * arrays of strings are what Node's http accepts besides strings.
