@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, mock, test } from 'node:test';
 import { MessagingClient } from '../../src/messaging/client/client.js';
 import { Liveness } from '../../src/messaging/client/liveness.js';
-import type { WebSocketLike } from '../../src/messaging/client/types.js';
 import { Hub } from '../../src/messaging/index.js';
+import { scriptedSocket } from './scripted-socket.js';
 
 /** The largest delay Node and browsers keep (a longer one is clamped to 1 ms). */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -53,23 +53,11 @@ describe('client liveness with a huge pingInterval', () => {
  * A hostile server in a fake WebSocket: it accepts the connect command and
  * announces a pingInterval and a token lifetime beyond every timer.
  */
-class HugeTimersServer implements WebSocketLike {
-  readonly protocol = 'socketeer.v1.json';
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onclose: unknown = null;
-  onerror: unknown = null;
-  constructor() {
-    queueMicrotask(() => this.onopen?.());
-  }
-  send(data: string): void {
-    const command = JSON.parse(data) as { id: number; cmd: string };
-    if (command.cmd !== 'connect') return;
-    const result = { client: 'c1', user: 'u', version: 1, subs: {}, pingInterval: 1e15, expiresIn: 1e15 };
-    queueMicrotask(() => this.onmessage?.({ data: JSON.stringify({ id: command.id, result }) }));
-  }
-  close(): void {}
-}
+const HugeTimersServer = scriptedSocket((command) => {
+  if (command.cmd !== 'connect') return undefined;
+  const result = { client: 'c1', user: 'u', version: 1, subs: {}, pingInterval: 1e15, expiresIn: 1e15 };
+  return { id: command.id, result };
+});
 
 describe('client against a server announcing huge intervals', () => {
   afterEach(() => mock.restoreAll());

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, mock, test } from 'node:test';
 import { MessagingClient } from '../../src/messaging/client/client.js';
-import type { WebSocketConstructor, WebSocketLike } from '../../src/messaging/client/types.js';
-import { SUBPROTOCOL } from '../../src/messaging/protocol.js';
-
-interface Command {
-  id: number;
-  cmd: string;
-  params: { channel?: string };
-}
+import { type ScriptedCommand, scriptedSocket } from './scripted-socket.js';
 
 /**
  * A scripted server in a fake WebSocket: it accepts `connect`, and answers
@@ -16,35 +9,22 @@ interface Command {
  * with a temporary error unless told otherwise). Every command is logged.
  */
 function scriptedServer(subscribeReply: (count: number) => 'refuse' | 'accept') {
-  const commands: Command[] = [];
+  const commands: ScriptedCommand[] = [];
   let subscribes = 0;
-  class Server implements WebSocketLike {
-    readonly protocol = SUBPROTOCOL;
-    onopen: (() => void) | null = null;
-    onmessage: ((event: { data: unknown }) => void) | null = null;
-    onclose: unknown = null;
-    onerror: unknown = null;
-    constructor() {
-      queueMicrotask(() => this.onopen?.());
+  const WebSocket = scriptedSocket((command) => {
+    commands.push(command);
+    if (command.cmd === 'connect') {
+      return { id: command.id, result: { client: 'c1', user: 'u', version: 1, subs: {} } };
     }
-    send(data: string): void {
-      const command = JSON.parse(data) as Command;
-      commands.push(command);
-      let reply: object = { id: command.id, result: {} };
-      if (command.cmd === 'connect') {
-        reply = { id: command.id, result: { client: 'c1', user: 'u', version: 1, subs: {} } };
-      } else if (command.cmd === 'subscribe') {
-        reply =
-          subscribeReply(++subscribes) === 'refuse'
-            ? { id: command.id, error: { code: 'unavailable', message: 'busy', temporary: true } }
-            : { id: command.id, result: { epoch: 'e1', offset: 0, recovered: false, presence: false } };
-      }
-      queueMicrotask(() => this.onmessage?.({ data: JSON.stringify(reply) }));
+    if (command.cmd === 'subscribe') {
+      return subscribeReply(++subscribes) === 'refuse'
+        ? { id: command.id, error: { code: 'unavailable', message: 'busy', temporary: true } }
+        : { id: command.id, result: { epoch: 'e1', offset: 0, recovered: false, presence: false } };
     }
-    close(): void {}
-  }
+    return { id: command.id, result: {} };
+  });
   const sent = () => commands.filter((c) => c.cmd !== 'connect').map((c) => `${c.cmd} ${c.params.channel}`);
-  return { WebSocket: Server as WebSocketConstructor, sent };
+  return { WebSocket, sent };
 }
 
 /** Options that make the first subscribe retry wait exactly 500 ms (full jitter at 0.5 of 1000). */
