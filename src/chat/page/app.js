@@ -6,6 +6,9 @@
 // (server restarted, history expired) the welcome says recovered: false and the
 // page says so. Messages typed while offline wait in the outbox and are sent
 // once when back (idempotency key), or are marked not sent if the page gives up.
+// A message the server refuses with `unavailable` (its store is down) stays in
+// the outbox and is sent again with backoff; after RETRY_LIMIT refusals in a row
+// it is marked not sent, and a click on it sends it again. Never dropped silently.
 import { Outbox } from './outbox.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -23,6 +26,8 @@ const state = {
   /** Messages appended since the connection was lost (told after recovery). */
   caughtUp: 0,
   reconnecting: false,
+  /** Resending refused messages: refusals in a row, and the pending resend. */
+  retry: { attempts: 0, timer: null },
 };
 const outbox = new Outbox();
 // Identifies this tab to the server, so a rejoin can replace its own stale connection.
@@ -32,6 +37,9 @@ const tabToken =
 sessionStorage.setItem('socketeer-tab', tabToken);
 // Close codes that mean "stop": rejoining at once would only be refused again (RFC 6455 section 7.4.1).
 const POLICY_CLOSES = new Set([1003, 1007, 1008, 1009, 4001]);
+// Resends after `unavailable`: 0.5, 1, 2, 4 s (jittered down to half), then give up.
+const RETRY_LIMIT = 4;
+const RETRY_BASE_MS = 500;
 const ROOM_RULE =
   'Room names are 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit.';
 
@@ -113,6 +121,8 @@ function handle(msg) {
         leave(msg.message);
       } else if (msg.code === 'unavailable' && !state.joined) {
         state.ws?.close(); // the server could not join us now: retry with backoff
+      } else if (msg.code === 'unavailable' && outbox.waiting().length > 0) {
+        resendLater(); // a message of ours was refused: it stays and goes again
       } else {
         $('#chat-error').textContent = msg.message;
       }
@@ -147,7 +157,34 @@ function welcome(msg) {
   showUsers(msg.users);
   $('#room-name').textContent = `#${msg.room}`;
   $('#chat-error').textContent = '';
+  clearTimeout(state.retry.timer);
+  state.retry.timer = null;
   for (const [key, text] of outbox.waiting()) sendNow(key, text);
+}
+
+/** One resend of everything waiting, after a backoff; after RETRY_LIMIT refusals in a row, give up. */
+function resendLater() {
+  if (state.retry.timer) return; // one resend covers every message refused meanwhile
+  if (state.retry.attempts >= RETRY_LIMIT) {
+    outbox.giveUp((li, key) => {
+      li.classList.replace('pending', 'failed');
+      li.dataset.key = key;
+      li.title = 'Click to send again';
+      li.querySelector('.meta').textContent = 'not sent (server unavailable): click to send again';
+    });
+    $('#chat-error').textContent = 'The server could not store your message. Click it to send it again.';
+    return;
+  }
+  const delay = RETRY_BASE_MS * 2 ** state.retry.attempts * (0.5 + Math.random() / 2);
+  state.retry.attempts++;
+  for (const li of outbox.placeholders()) {
+    li.querySelector('.meta').textContent = `not delivered yet: retrying in ${Math.ceil(delay / 1000)} s`;
+  }
+  state.retry.timer = setTimeout(() => {
+    state.retry.timer = null;
+    for (const li of outbox.placeholders()) li.querySelector('.meta').textContent = 'sending…';
+    for (const [key, text] of outbox.waiting()) sendNow(key, text);
+  }, delay);
 }
 
 /** A message of the room: shown once, in order (the position says what is already shown). */
@@ -155,7 +192,11 @@ function receive(m, fromHistory = false) {
   const p = state.position;
   if (p && m.epoch === p.epoch && m.offset <= p.offset) return; // already shown
   if (m.epoch !== undefined) state.position = { epoch: m.epoch, offset: m.offset };
-  if (m.key) outbox.settle(m.key)?.remove();
+  const mine = m.key ? outbox.settle(m.key) : undefined;
+  if (mine) {
+    mine.remove();
+    state.retry.attempts = 0; // the server stores messages again
+  }
   if (state.reconnecting || (!fromHistory && !state.joined)) state.caughtUp++;
   addMessage(m);
   if (m.nick === state.nick) $('#chat-error').textContent = '';
@@ -216,6 +257,8 @@ function append(li) {
 }
 
 function leave(error = '') {
+  clearTimeout(state.retry.timer);
+  state.retry = { attempts: 0, timer: null };
   const unsent = outbox.size;
   outbox.abandon((li) => {
     li.classList.replace('pending', 'failed');
@@ -262,11 +305,26 @@ $('#composer').addEventListener('submit', (event) => {
     ? 'sending…'
     : 'waiting for the connection: sent when back';
   append(li);
+  // A new message gets its own resends, even after earlier ones were given up on.
+  if (!state.retry.timer) state.retry.attempts = 0;
   sendNow(outbox.add(text, li), text);
   $('#text').value = '';
 });
 
 $('#leave').addEventListener('click', () => leave());
+// A message given up on is sent again when clicked (with its key: stored once at most).
+$('#messages').addEventListener('click', (event) => {
+  const li = event.target.closest('li.failed');
+  const text = li?.dataset.key ? outbox.retry(li.dataset.key) : undefined;
+  if (text === undefined) return;
+  li.classList.replace('failed', 'pending');
+  li.removeAttribute('title');
+  li.querySelector('.meta').textContent = state.joined
+    ? 'sending…'
+    : 'waiting for the connection: sent when back';
+  state.retry.attempts = 0;
+  sendNow(li.dataset.key, text);
+});
 // Errors answer the last attempt: once the user changes what they typed, they are stale.
 for (const field of ['#nick', '#room']) {
   $(field).addEventListener('input', () => {

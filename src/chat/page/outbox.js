@@ -12,6 +12,8 @@ export class Outbox {
   constructor() {
     /** key -> { text, li } in the order typed. */
     this.pending = new Map();
+    /** key -> { text, li }: given up on after repeated refusals, kept until the user retries. */
+    this.failed = new Map();
   }
 
   /** Queue a message; `li` is its placeholder on screen. */
@@ -23,9 +25,10 @@ export class Outbox {
 
   /** The server's copy arrived: forget it and hand back its placeholder (to remove). */
   settle(key) {
-    const entry = this.pending.get(key);
+    const entry = this.pending.get(key) ?? this.failed.get(key);
     if (!entry) return undefined;
     this.pending.delete(key);
+    this.failed.delete(key);
     return entry.li;
   }
 
@@ -34,13 +37,38 @@ export class Outbox {
     return [...this.pending].map(([key, { text }]) => [key, text]);
   }
 
-  /** Give up on everything waiting (the user left, or the server refused us): mark it not sent. */
-  abandon(mark) {
-    for (const { li } of this.pending.values()) mark(li);
+  /** Each waiting message's placeholder. */
+  placeholders() {
+    return [...this.pending.values()].map(({ li }) => li);
+  }
+
+  /** Stop retrying what is waiting: each is marked (mark(li, key)) and kept for retry(key). */
+  giveUp(mark) {
+    for (const [key, entry] of this.pending) {
+      this.failed.set(key, entry);
+      mark(entry.li, key);
+    }
     this.pending.clear();
   }
 
+  /** The user asked again for a message given up on: it waits (and is sent) again. Its text, if known. */
+  retry(key) {
+    const entry = this.failed.get(key);
+    if (!entry) return undefined;
+    this.failed.delete(key);
+    this.pending.set(key, entry);
+    return entry.text;
+  }
+
+  /** Give up on everything (the user left, or the server refused us): mark it not sent. */
+  abandon(mark) {
+    for (const { li } of [...this.pending.values(), ...this.failed.values()]) mark(li);
+    this.pending.clear();
+    this.failed.clear();
+  }
+
+  /** Messages not delivered: waiting or given up on. */
   get size() {
-    return this.pending.size;
+    return this.pending.size + this.failed.size;
   }
 }
