@@ -34,10 +34,24 @@ function start(args: string[]) {
       for (const w of waiters.splice(0)) w();
     });
   }
+  let exitCode: number | null = null;
+  const exited = once(child, 'close').then(([code]) => {
+    exitCode = code as number;
+    for (const w of waiters.splice(0)) w();
+    return exitCode;
+  });
+  // A command that exits before printing what is awaited fails the test with its
+  // output, instead of leaving the wait to the file's 60 s timeout.
   const until = async (name: 'stdout' | 'stderr', test: (text: string) => boolean) => {
-    while (!test(streams[name])) await new Promise<void>((resolve) => waiters.push(resolve));
+    while (!test(streams[name])) {
+      if (exitCode !== null) {
+        throw new Error(
+          `socketeer ${args.join(' ')} exited ${exitCode}; stdout: ${streams.stdout}; stderr: ${streams.stderr}`,
+        );
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
   };
-  const exited = once(child, 'exit').then(([code]) => code as number);
   return { child, streams, until, exited };
 }
 
