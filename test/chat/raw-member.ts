@@ -21,6 +21,9 @@ export interface RawMember {
   close(): void;
 }
 
+/** A sixth of serve's heartbeat interval (30 s of quiet before it pings). */
+const KEEPALIVE_MS = 5000;
+
 export async function rawMember(
   port: number,
   localAddress = '127.0.0.1',
@@ -49,6 +52,10 @@ export async function rawMember(
     for (const frame of decodeFrames(buffer)) {
       used += frame.payload.length + (frame.payload.length < 126 ? 2 : frame.payload.length < 65536 ? 4 : 10);
       if (frame.opcode === 1) inbox.push(JSON.parse(frame.payload.toString('utf8')));
+      // RFC 6455 section 5.5.2: answer a ping with a pong, as every real client does; otherwise the
+      // server's heartbeat (30 s quiet + 10 s) ends the member mid-test on a slow, loaded machine.
+      if (frame.opcode === 9 && !socket.destroyed)
+        socket.write(buildFrame({ opcode: 10, payload: frame.payload }));
     }
     buffer = buffer.subarray(used);
     wake();
@@ -62,6 +69,14 @@ export async function rawMember(
     // From now on the member never reads: the server's output piles up in its own buffers.
     socket.off('data', onData);
     socket.pause();
+    // It cannot see pings, so it keeps the connection alive the other way RFC 6455 section 5.5.3
+    // allows: an unsolicited pong, well within the server's 30 s quiet period. Without it the
+    // heartbeat terminated early members of long runs, which freed their per-address slots.
+    const keepAlive = setInterval(() => {
+      if (!socket.destroyed) socket.write(buildFrame({ opcode: 10 }));
+    }, KEEPALIVE_MS);
+    keepAlive.unref();
+    socket.once('close', () => clearInterval(keepAlive));
   }
   const member: RawMember = {
     socket,
