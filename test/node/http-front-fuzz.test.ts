@@ -106,7 +106,7 @@ const headerValue = fc.oneof(
   nastyString(40),
   fc.string({ maxLength: 60 }).map((s) => Buffer.from(s).toString('latin1')),
 );
-const request = fc
+const randomRequest = fc
   .record({
     method,
     target,
@@ -132,6 +132,23 @@ const request = fc
     chunks.push(bytes.subarray(from));
     return chunks;
   });
+/**
+ * Complete handshakes to the paths whose hooks refuse or fail: alone, the random heads above
+ * reach a 500 in ~1% of runs (39 of 4,000 sampled), so 1 run in ~50 of 400 never saw one and
+ * the coverage check below failed at random. A tenth of the runs are these.
+ */
+const wellFormed = fc
+  .record({
+    target: fc.constantFrom('/ws', '/ws?boom', '/ws?reject', '/ws?url', '/other'),
+    extra: fc.constantFrom('', 'Sec-WebSocket-Protocol: chat, boom\r\n', 'Origin: http://[\r\n'),
+  })
+  .map(({ target, extra }) => [
+    Buffer.from(
+      `GET ${target} HTTP/1.1\r\n${goodHeaders.map(([n, v]) => `${n}: ${v}\r\n`).join('')}${extra}\r\n`,
+      'latin1',
+    ),
+  ]);
+const request = fc.oneof({ weight: 9, arbitrary: randomRequest }, { weight: 1, arbitrary: wellFormed });
 
 describe('HTTP front of a standalone server under random request heads', () => {
   let server: WebSocketServer;
@@ -163,6 +180,7 @@ describe('HTTP front of a standalone server under random request heads', () => {
     const seen = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(request, async (chunks) => {
+        const errorsBefore = hookErrors.length;
         const response = await exchangeHead(port, chunks);
         const line = /^HTTP\/1\.1 (\d{3}) ([^\r\n]*)\r\n/.exec(response);
         assert.ok(line, `a status line for ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`);
@@ -170,6 +188,9 @@ describe('HTTP front of a standalone server under random request heads', () => {
         seen.set(status, (seen.get(status) ?? 0) + 1);
         assert.ok(status in PHRASES, `status ${status} is expected`);
         assert.equal(line[2], PHRASES[status], `the reason phrase of ${status}`);
+        // A 500 only ever comes from a hook of this test failing (reported on 'error' before the
+        // answer is written), never from the server's own request path.
+        if (status === 500) assert.ok(hookErrors.length > errorsBefore, 'the 500 is a hook failure');
         if (status === 101)
           assert.ok(response.includes(`\r\nSec-WebSocket-Accept: ${computeAccept(KEY)}\r\n`));
         else assert.match(response, /\r\nConnection: close\r\n/);
