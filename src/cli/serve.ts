@@ -23,6 +23,7 @@ Options:
                     redis://host:port, or redis+cluster://h1:p1,h2:p2 for Redis Cluster
                     (default: $SOCKETEER_REDIS_URL, else in memory). Needs the redis
                     package: npm install redis@6
+  -h, --help        show this help
 
 Limits (0 turns one off):
   --max-connections N         open connections, /chat and /connection together (default ${CHAT_DEFAULTS.maxConnections}; then 503)
@@ -35,9 +36,9 @@ Limits (0 turns one off):
                               env SOCKETEER_FLOOD_LIMIT)
   --flood-window S            that window in seconds, 1-3600 (default ${CHAT_DEFAULTS.rateWindow / 1000};
                               env SOCKETEER_FLOOD_WINDOW)
+
 A request head must arrive within ${CHAT_DEFAULTS.headersTimeout / 1000} s (slowloris guard); a page that leaves
 ${CHAT_DEFAULTS.maxBufferedAmount / 1024} KiB unread is closed with 1013 and reconnects.
-  -h, --help        show this help
 
 GET /healthz answers 200 while the process runs; GET /readyz 200 when the
 engine (Redis) is reachable, else 503 (for socketeer proxy --health /readyz).

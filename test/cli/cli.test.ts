@@ -48,6 +48,12 @@ describe('socketeer CLI', () => {
     assert.match(connectHelp.stdout, /--echo/);
     const version = await cli(['--version']);
     assert.equal(version.stdout.trim(), pkg.version);
+    // Each command's Options block (up to its first blank line) lists -h, --help with the others.
+    for (const command of ['serve', 'echo', 'connect', 'proxy', 'sub', 'pub', 'presence']) {
+      const { stdout } = await cli([command, '--help']);
+      const options = /\nOptions[^\n]*:\n([\s\S]*?)(\n\n|$)/.exec(stdout)?.[1];
+      assert.match(options ?? '', /^ {2}-h, --help {2,}show this help$/m, `${command} --help:\n${stdout}`);
+    }
   });
 
   const bad: Array<[string[], RegExp]> = [
