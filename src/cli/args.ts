@@ -7,6 +7,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The command was called right but cannot run (e.g. Redis unreachable at start): one line, exit code 1. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseCommand(command: string, args: string[], options: Options, positionals = 0) {

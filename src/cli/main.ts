@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from './args.js';
+import { StartupError, UsageError } from './args.js';
 import { connectHelp, runConnect } from './connect.js';
 import { echoHelp, runEcho } from './echo.js';
 import { messagingCommands } from './messaging.js';
@@ -89,6 +89,9 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`socketeer: ${error.message}\n`);
       process.exitCode = 2;
+    } else if (error instanceof StartupError) {
+      process.stderr.write(`socketeer: ${error.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`socketeer: internal error: ${error.stack ?? error.message}\n`);
       process.exitCode = 1;

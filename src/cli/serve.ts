@@ -1,6 +1,14 @@
 import { CHAT_DEFAULTS, ChatServer } from '../chat/server.js';
 import type { Engine } from '../messaging/engine.js';
-import { listenError, onShutdownSignal, parseCommand, parsePort, readTlsFlags, UsageError } from './args.js';
+import {
+  listenError,
+  onShutdownSignal,
+  parseCommand,
+  parsePort,
+  readTlsFlags,
+  StartupError,
+  UsageError,
+} from './args.js';
 
 export const serveHelp = `Usage: socketeer serve [--port N] [--host H] [--tls-cert FILE --tls-key FILE] [--echo] [limits]
 
@@ -86,7 +94,8 @@ export async function runServe(args: string[]): Promise<void> {
     rateWindow: floodWindow === undefined ? undefined : floodWindow * 1000,
   });
   const address = await chat.listen().catch((error: NodeJS.ErrnoException) => {
-    if (error.name === 'EngineUnavailableError') throw new UsageError(error.message);
+    // Not a usage error: the command was right, Redis was not there (exit 1, as connect's failures).
+    if (error.name === 'EngineUnavailableError') throw new StartupError(error.message);
     throw listenError(error, port);
   });
   const host =

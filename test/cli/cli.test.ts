@@ -123,6 +123,26 @@ describe('socketeer CLI', () => {
     }
   });
 
+  test('serve --redis with no Redis there: one line, exit 1 (not the usage-error 2)', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    probe.close();
+    await once(probe, 'close');
+    const r = await cli([
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--redis',
+      `redis://127.0.0.1:${port}`,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^socketeer: Redis engine could not start: [^\n]*ECONNREFUSED[^\n]*\n$/);
+  });
+
   test('a port in use names the setting that picks another: --port, --listen or --admin', async () => {
     const { createServer } = await import('node:net');
     const taken = createServer().listen(0, '127.0.0.1');
