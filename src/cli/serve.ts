@@ -111,7 +111,18 @@ export async function runServe(args: string[]): Promise<void> {
   process.stdout.write(
     `socketeer chat: open ${web}/ (WebSocket endpoint ${ws}/chat${values.echo ? `, echo at ${ws}/echo` : ''}; messaging hub ${ws}/connection, SDK ${web}/socketeer-messaging.js)\n`,
   );
-  onShutdownSignal(() => chat.close());
+  // An operator reading this node's log sees Redis go and come back, not just /readyz flipping.
+  const logReadiness = (ready: boolean) =>
+    process.stderr.write(
+      ready
+        ? `${new Date().toISOString()} socketeer serve: Redis reachable again; GET /readyz answers 200\n`
+        : `${new Date().toISOString()} socketeer serve: Redis unreachable: publishes are refused (unavailable) and GET /readyz answers 503 until it is back\n`,
+    );
+  if (engine) chat.hub.on('readiness', logReadiness);
+  onShutdownSignal(() => {
+    chat.hub.off('readiness', logReadiness); // the engine's own close is not an outage
+    return chat.close();
+  });
 }
 
 /** The Redis engine, loaded only when asked for (the `redis` package is an optional peer dependency). */
