@@ -12,6 +12,8 @@ export const connectFlags: Options = {
   echo: { type: 'boolean' },
   header: { type: 'string', short: 'H', multiple: true },
   origin: { type: 'string', short: 'o' },
+  host: { type: 'string' },
+  protocol: { type: 'string', short: 'p' },
   auth: { type: 'string' },
   subprotocol: { type: 'string', short: 's', multiple: true },
   'show-ping-pong': { type: 'boolean', short: 'P' },
@@ -119,6 +121,13 @@ export function clientOptions(values: Record<string, unknown>): ClientOptions {
     headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim();
   }
   if (values.origin !== undefined) headers.Origin = values.origin as string;
+  if (values.host !== undefined) headers.Host = values.host as string;
+  // wscat's -p picks the protocol version (8 or 13); RFC 6455 defines 13 alone, the only one spoken here.
+  if (values.protocol !== undefined && values.protocol !== '13') {
+    throw new UsageError(
+      `--protocol must be 13 (the version RFC 6455 defines; the only one spoken); got "${values.protocol}"`,
+    );
+  }
   if (values.auth !== undefined) {
     const auth = values.auth as string;
     // RFC 7617 §2: the user-id cannot contain a colon; the password can.

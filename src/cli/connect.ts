@@ -31,6 +31,8 @@ Options (the short forms are wscat's):
                               once connected and closed
   -H, --header "K: V"         add a request header (repeatable)
   -o, --origin ORIGIN         send this Origin header
+  --host HOST                 send this Host header (default: the URL's)
+  -p, --protocol 13           the protocol version (accepted for wscat users: 13 only)
   --auth USER:PASSWORD        HTTP Basic authentication
   -s, --subprotocol NAME      offer a subprotocol (repeatable)
   -P, --show-ping-pong        show pings and pongs (in a pipe: on stderr)

@@ -75,6 +75,17 @@ describe('socketeer connect: wscat flags', () => {
       assert.equal(seen[0]!.authorization, `Basic ${Buffer.from('alice:s3cret:colon').toString('base64')}`);
       assert.equal(seen[0]!['x-trace'], '42');
       assert.equal(seen[0]!['sec-websocket-protocol'], 'chat.v1, chat.v2');
+      // wscat's --host and -p 13 (its default version) work as there.
+      const hosted = await socketeerToEnd(['connect', url, '--host', 'chat.example.com:8443', '-p', '13']);
+      assert.deepEqual([hosted.code, hosted.stderr], [0, '']);
+      assert.equal(seen[1]!.host, 'chat.example.com:8443');
+      assert.equal(seen[1]!['sec-websocket-version'], '13');
+      const version8 = await socketeerToEnd(['connect', url, '-p', '8']);
+      assert.equal(version8.code, 2);
+      assert.match(
+        version8.stderr,
+        /^socketeer: --protocol must be 13 \(the version RFC 6455 defines; the only one spoken\); got "8"\n$/,
+      );
       const bad = await socketeerToEnd(['connect', url, '--auth', 'nocolon']);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--auth must look like user:password/);
