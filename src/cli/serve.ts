@@ -51,8 +51,8 @@ ${CHAT_DEFAULTS.maxBufferedAmount / 1024} KiB unread is closed with 1013 and rec
 GET /healthz answers 200 while the process runs; GET /readyz 200 when the
 engine (Redis) is reachable, else 503 (for socketeer proxy --health /readyz).
 
-SIGINT/SIGTERM close every connection with 1001 (Going Away); the pages
-reconnect by themselves when the server is back.
+SIGINT/SIGTERM close every chat connection with 1001 (Going Away) and every
+hub client with 4000 (shutdown); both reconnect when the server is back.
 `;
 
 export async function runServe(args: string[]): Promise<void> {

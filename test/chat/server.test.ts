@@ -249,13 +249,20 @@ describe('chat server', () => {
     ws.close();
   });
 
-  test('graceful shutdown: 1001 to every chat client', async () => {
+  test('graceful shutdown: 1001 to every chat client, 4000 (shutdown: reconnect) to hub clients', async () => {
     const local = new ChatServer({ port: 0, host: '127.0.0.1' });
     const { port } = await local.listen();
     const m = await member(`ws://127.0.0.1:${port}`, 'leaver');
+    const hubClient = await WebSocket.connect(`ws://127.0.0.1:${port}/connection`, {
+      protocols: 'socketeer.v1.json',
+    });
+    hubClient.send(JSON.stringify({ id: 1, cmd: 'connect', params: {} }));
+    await once(hubClient, 'message'); // its connect reply: a session now
     const done = closed(m.ws);
+    const hubDone = closed(hubClient);
     await local.close();
     assert.equal((await done)[0], 1001);
+    assert.equal((await hubDone)[0], 4000, "the hub protocol's shutdown code, as README says");
   });
 });
 
