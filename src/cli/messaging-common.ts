@@ -1,6 +1,9 @@
 /** What the messaging commands (sub, pub, presence) share: options, checks, the client. */
 
 import { MessagingClient, type NodeMessagingClientOptions } from '../messaging/node-client.js';
+import { SUBPROTOCOL } from '../messaging/protocol.js';
+import { WebSocket } from '../node/websocket.js';
+import { HandshakeError } from '../protocol/errors.js';
 import { UsageError } from './args.js';
 
 /** Options every messaging command takes. */
@@ -44,7 +47,51 @@ export function openClient(command: string, url: string, values: Record<string, 
   client.on('error', ({ error, channel }) =>
     process.stderr.write(`socketeer ${command}: ${channel ? `${channel}: ` : ''}${error.message}\n`),
   );
+  exitIfNotAHub(command, url, client);
   return client;
+}
+
+/**
+ * A URL that is no hub (a wrong path, the chat's /chat, another WebSocket
+ * server) never gets better by reconnecting, and the browser-style client only
+ * sees "1006". So when the first connection fails, one plain handshake finds
+ * out why; a refusal that retrying cannot cure ends the command with exit 1.
+ */
+function exitIfNotAHub(command: string, url: string, client: MessagingClient): void {
+  let connected = false;
+  let asked = false;
+  client.once('connected', () => (connected = true));
+  const diagnose = () => {
+    if (connected || asked) return;
+    asked = true;
+    whyNotAHub(url).then((why) => {
+      if (!why || connected) return;
+      process.stderr.write(`socketeer ${command}: ${why}\n`);
+      client.close();
+      process.exit(1);
+    });
+  };
+  client.on('connecting', ({ code }) => code !== 0 && diagnose());
+  client.on('error', ({ channel }) => channel === undefined && diagnose());
+}
+
+async function whyNotAHub(url: string): Promise<string | undefined> {
+  const where = 'socketeer serve has its hub at /connection';
+  try {
+    const ws = await WebSocket.connect(url, { protocols: SUBPROTOCOL, perMessageDeflate: false });
+    const protocol = ws.protocol;
+    ws.close(1000);
+    return protocol === SUBPROTOCOL
+      ? undefined
+      : `${url} is a WebSocket endpoint but not a socketeer messaging hub (it did not select ${SUBPROTOCOL}); ${where}`;
+  } catch (error) {
+    const status = error instanceof HandshakeError ? (error.statusCode ?? 0) : 0;
+    // 4xx but 408/429 is the server's final word; 5xx, timeouts and refused connections may pass.
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return `no messaging hub at ${url}: ${(error as Error).message}${status === 404 ? ` (${where})` : ''}`;
+    }
+    return undefined;
+  }
 }
 
 /** JSON data when the text is JSON, else the text itself (so `pub URL CH hello` sends "hello"). */
