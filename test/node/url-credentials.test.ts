@@ -78,6 +78,28 @@ describe('URL credentials (Node client)', () => {
     );
   });
 
+  test('with an Authorization header of its own, the userinfo is not used, so a colon in it is fine', async () => {
+    const { port } = await authEcho();
+    assert.equal(
+      await authorizationSent(`ws://a%3Ab:pw@127.0.0.1:${port}/`, {
+        headers: { Authorization: 'Bearer t2' },
+      }),
+      'Bearer t2',
+    );
+  });
+
+  test('each valid escape is decoded, a stray "%" kept, and escaped bytes sent as they are', async () => {
+    const { port } = await authEcho();
+    // Decoded per escape (as the URL Standard and browsers do), not all-or-nothing.
+    assert.equal(await authorizationSent(`ws://u:p%40ss%@127.0.0.1:${port}/`), basic('u:p@ss%'));
+    assert.equal(await authorizationSent(`ws://u:%zz%41@127.0.0.1:${port}/`), basic('u:%zzA'));
+    // "%FF" is the octet 0xFF (RFC 3986 section 2.1), not the three characters "%FF".
+    assert.equal(
+      await authorizationSent(`ws://u:%FF@127.0.0.1:${port}/`),
+      `Basic ${Buffer.from([0x75, 0x3a, 0xff]).toString('base64')}`,
+    );
+  });
+
   test('redirects: kept to the same host, dropped for another host', async () => {
     const { port, seen } = await authEcho();
     const redirector = http.createServer();

@@ -14,13 +14,14 @@ export function basicAuthorization(url: URL): string | undefined {
   const user = percentDecode(url.username);
   // RFC 7617 section 2: "a user-id containing a colon character is invalid" (the
   // server would split at it and read another user).
-  if (user.includes(':')) {
+  if (user.includes(COLON)) {
     throw new SyntaxError(
       'the user name in a WebSocket URL must not contain ":" (%3A) (RFC 7617 section 2); ' +
         'set the Authorization header yourself for such a name',
     );
   }
-  return `Basic ${Buffer.from(`${user}:${percentDecode(url.password)}`, 'utf8').toString('base64')}`;
+  const userPass = Buffer.concat([user, Buffer.of(COLON), percentDecode(url.password)]);
+  return `Basic ${userPass.toString('base64')}`;
 }
 
 /** Whether `headers` already has an Authorization field (names are case-insensitive). */
@@ -36,8 +37,10 @@ export function withUrlCredentials(
   url: URL,
   headers: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
+  // The caller's header wins, and then the userinfo is not used at all (not even checked).
+  if (hasAuthorization(headers)) return headers;
   const authorization = basicAuthorization(url);
-  if (authorization === undefined || hasAuthorization(headers)) return headers;
+  if (authorization === undefined) return headers;
   return { ...headers, Authorization: authorization };
 }
 
@@ -49,15 +52,31 @@ export function withoutCredentials(url: URL): URL {
   return copy;
 }
 
+const COLON = 0x3a;
+
 /**
- * Percent-decode userinfo. The URL parser leaves a "%" that starts no valid
- * escape as it is; such a string (which decodeURIComponent refuses) is taken
- * literally rather than failing the connection.
+ * Percent-decode userinfo into the bytes it stands for (the URL Standard's
+ * "percent-decode": each valid %XX is one byte). The URL parser leaves a "%"
+ * that starts no valid escape as it is; it is kept literally, without
+ * disturbing the escapes around it ("p%40ss%" is "p@ss%"). Bytes, not a
+ * string: "%FF" is the byte 0xFF the URL means, not "%FF" or U+FFFD.
  */
-function percentDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
+function percentDecode(text: string): Buffer {
+  const input = Buffer.from(text, 'utf8');
+  const output = Buffer.allocUnsafe(input.length);
+  let length = 0;
+  for (let i = 0; i < input.length; i++) {
+    const byte = input[i]!;
+    if (byte === 0x25 && i + 2 < input.length && isHex(input[i + 1]!) && isHex(input[i + 2]!)) {
+      output[length++] = Number.parseInt(String.fromCharCode(input[i + 1]!, input[i + 2]!), 16);
+      i += 2;
+    } else {
+      output[length++] = byte;
+    }
   }
+  return output.subarray(0, length);
+}
+
+function isHex(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
 }
