@@ -306,9 +306,10 @@ export class Connection implements FrameSink {
     this.frame = header;
     this.messageLength += header.length;
     // A single-frame message that arrives whole is delivered as a view; otherwise
-    // payload bytes are copied into the reassembly buffer as they come. Nothing
-    // is reserved for the declared length: a header costs the peer 14 bytes, so
-    // memory follows the payload that actually arrives (issue 11, item 6).
+    // payload bytes are copied into the reassembly buffer as they come. The
+    // declared length is reserved only up to twice the bytes that came: a header
+    // costs the peer 14 bytes, so memory follows the payload that actually
+    // arrives (issue 11, item 6).
   }
 
   onFrameData(data: Buffer, isWholePayload: boolean): void {
