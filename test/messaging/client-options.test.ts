@@ -25,6 +25,10 @@ describe('messaging client options: every bad one is refused with what is allowe
     [{ minReconnectDelay: '5' }, /options\.minReconnectDelay must be a number of milliseconds >= 0; got 5/],
     [{ maxReconnectDelay: -5 }, /options\.maxReconnectDelay must be a number of milliseconds >= 0/],
     [{ pingGrace: Number.POSITIVE_INFINITY }, /options\.pingGrace must be a number of milliseconds >= 0/],
+    // Timers of more than 2^31 - 1 ms fire at once: every command would time out at once.
+    [{ timeout: 2 ** 31 }, /options\.timeout must be at most 2147483647 ms .*; got 2147483648/],
+    [{ connectTimeout: 1e12 }, /options\.connectTimeout must be at most 2147483647 ms/],
+    [{ maxReconnectDelay: 2 ** 32 }, /options\.maxReconnectDelay must be at most 2147483647 ms/],
     [{ maxQueued: 1.5 }, /options\.maxQueued must be an integer >= 0; got 1\.5/],
     [{ minReconnectDelay: 100, maxReconnectDelay: 10 }, /0 <= minDelay <= maxDelay; got 100 and 10/],
     // Typos and other libraries' names used to be ignored silently.
@@ -50,6 +54,19 @@ describe('messaging client options: every bad one is refused with what is allowe
       },
     );
   }
+
+  test("a call's own timeout is checked the same way (a huge one timed the call out at once)", async () => {
+    const client = new CoreClient('ws://x', { WebSocket: UnusedSocket });
+    await assert.rejects(
+      client.publish('a', 1, { timeout: 2 ** 31 }),
+      (error: Error) => error instanceof RangeError && /at most 2147483647 ms/.test(error.message),
+    );
+    await assert.rejects(client.history('a', { timeout: -1 }), RangeError);
+    await assert.rejects(
+      client.rpc('m', 1, 'soon' as never),
+      /must be a number of milliseconds >= 0; got soon/,
+    );
+  });
 
   test('options that are not an object', () => {
     assert.throws(() => new CoreClient('ws://x', null as never), /options must be an object; got null/);

@@ -9,7 +9,7 @@ import type {
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { NotSentError } from './errors.js';
-import { randomKeyPrefix, resolveOptions } from './options.js';
+import { checkMilliseconds, randomKeyPrefix, resolveOptions } from './options.js';
 import type { RequestOptions } from './outbox.js';
 import { Subscription, type SubscriptionHost } from './subscription.js';
 import type {
@@ -127,6 +127,11 @@ export class MessagingClient extends Emitter<ClientEvents> implements Subscripti
   ): Promise<R> {
     if (this.#connection.stopped)
       return Promise.reject(new NotSentError(`${label} not sent: the client is stopped`));
+    try {
+      checkMilliseconds(`the timeout of ${label}`, timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const options: RequestOptions = { timeout: timeout ?? this.#connection.timeout, repeatable, label };
     return this.#connection.outbox.request<R>(cmd, params, options);
   }

@@ -1,3 +1,4 @@
+import { MAX_TIMER_DELAY } from './liveness.js';
 import type { MessagingClientOptions, WebSocketConstructor } from './types.js';
 
 export interface ResolvedOptions {
@@ -51,12 +52,7 @@ export function resolveOptions(options: MessagingClientOptions): ResolvedOptions
       throw new TypeError(`options.${name} must be a ${type}; got ${typeof value}`);
     }
   }
-  for (const name of MILLISECOND_OPTIONS) {
-    const value = options[name];
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new RangeError(`options.${name} must be a number of milliseconds >= 0; got ${String(value)}`);
-    }
-  }
+  for (const name of MILLISECOND_OPTIONS) checkMilliseconds(`options.${name}`, options[name]);
   const maxQueued = options.maxQueued ?? 1000;
   if (!Number.isInteger(maxQueued) || maxQueued < 0) {
     throw new RangeError(`options.maxQueued must be an integer >= 0; got ${String(options.maxQueued)}`);
@@ -79,6 +75,23 @@ export function resolveOptions(options: MessagingClientOptions): ResolvedOptions
     pingGrace: options.pingGrace ?? 10_000,
     random: options.random ?? Math.random,
   };
+}
+
+/**
+ * A delay in ms. Node and browsers fire a timer of more than 2^31 - 1 ms at
+ * once, so a larger timeout would time every command (or connect) out at once
+ * instead of never: refused, like a negative one.
+ */
+export function checkMilliseconds(what: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${what} must be a number of milliseconds >= 0; got ${String(value)}`);
+  }
+  if (value > MAX_TIMER_DELAY) {
+    throw new RangeError(
+      `${what} must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days; longer timers fire at once); got ${value}`,
+    );
+  }
 }
 
 /**
