@@ -18,13 +18,21 @@ export const commonHelp = `  --token TOKEN            credential for the hub's a
 
 export const jsonHelp = '  --json                   print JSON (one object per line) instead of text';
 
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 export function parseTimeout(value: string | undefined): number {
   if (value === undefined) return 10_000;
   const seconds = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || seconds <= 0) {
     throw new UsageError(`--timeout must be a number of seconds above 0; got "${value}"`);
   }
-  return seconds * 1000;
+  // Timers of more than 2^31 - 1 ms fire at once: every reply would time out at once.
+  if (seconds > MAX_TIMEOUT_SECONDS) {
+    throw new UsageError(
+      `--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds (about 24 days); got "${value}"`,
+    );
+  }
+  return Math.ceil(seconds * 1000);
 }
 
 export function checkUrl(command: string, url: string | undefined): string {

@@ -227,6 +227,7 @@ describe('socketeer sub / pub / presence', () => {
       [['pub', t.url], /a CHANNEL is required/],
       [['sub', 'localhost:1', 'c'], /must start with ws:\/\//],
       [['presence', t.url, 'c', '--timeout', 'soon'], /--timeout must be a number of seconds/],
+      [['pub', t.url, 'c', 'x', '--timeout', '3000000'], /--timeout must be at most 2147483 seconds/],
       [['sub', t.url, 'a', 'b', '--since', 'e:1'], /exactly one CHANNEL/],
       [['sub', t.url, 'a', '--since', '12'], /EPOCH:OFFSET/],
     ] as const) {
