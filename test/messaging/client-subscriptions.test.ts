@@ -95,3 +95,30 @@ describe('subscribe retries after a temporary refusal', () => {
     client.close();
   });
 });
+
+describe('the connect batch', () => {
+  test('a channel the connect reply leaves out is subscribed on its own, not left pending', async () => {
+    const commands: ScriptedCommand[] = [];
+    const subscribed = { epoch: 'e1', offset: 0, recovered: false, presence: false };
+    const WebSocket = scriptedSocket((command) => {
+      commands.push(command);
+      if (command.cmd === 'connect') {
+        return { id: command.id, result: { client: 'c1', user: 'u', version: 1, subs: { a: subscribed } } };
+      }
+      if (command.cmd === 'subscribe') return { id: command.id, result: subscribed };
+      return { id: command.id, result: {} };
+    });
+    const client = new MessagingClient('ws://test', { WebSocket });
+    const a = client.subscribe('a');
+    const b = client.subscribe('b');
+    client.connect();
+    await Promise.all([a.ready(), b.ready()]);
+    const connect = commands.find((c) => c.cmd === 'connect')!;
+    assert.deepEqual(Object.keys((connect.params as { subs: object }).subs), ['a', 'b']);
+    assert.deepEqual(
+      commands.filter((c) => c.cmd === 'subscribe').map((c) => c.params.channel),
+      ['b'],
+    );
+    client.close();
+  });
+});

@@ -96,9 +96,10 @@ export class Subscriptions {
   connected(results: NonNullable<ConnectResult['subs']>, attempt: number): void {
     for (const sub of [...this.#pending]) {
       if (attempt !== this.#link.attempt()) return;
-      const reply = results[sub.channel];
-      if (reply === undefined || this.#byChannel.get(sub.channel) !== sub) continue;
+      if (this.#byChannel.get(sub.channel) !== sub) continue;
       this.#pending.delete(sub);
+      const reply = results[sub.channel];
+      if (reply === undefined) continue; // left out of the reply: subscribes below
       if ('error' in reply) this.#failed(sub, new ReplyError(reply.error, `subscribe to "${sub.channel}"`));
       else sub._subscribed(reply);
     }
