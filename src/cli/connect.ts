@@ -72,7 +72,7 @@ export async function runConnect(args: string[]): Promise<number> {
   const url = normalizeUrl(given);
   if (!/^wss?:\/\//i.test(url)) {
     throw new UsageError(
-      `the URL must start with ws://, wss://, http:// or https:// (none means ws://); got "${given}"`,
+      `the URL must start with ws://, wss://, http:// or https:// (none means ws://); got "${shownUrl(given)}"`,
     );
   }
 

@@ -4,6 +4,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { WebSocketServer } from '../../src/index.js';
+import { withPasswordMasked } from '../../src/node/client/credentials.js';
+import { decideRedirect } from '../../src/node/client/redirects.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { socketeerToEnd } from '../cli/child.js';
 
@@ -147,5 +149,34 @@ describe('URL credentials (Node client)', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /cannot connect to ws:\/\/alice:\*\*\*@127\.0\.0\.1:1\//);
     assert.doesNotMatch(refused.stderr, /s3cret/);
+  });
+
+  test("redirect decisions: a caller's Authorization makes a colon in the new userinfo fine; errors mask passwords", () => {
+    const response = (location: string) =>
+      ({ statusCode: 302, headers: { location } }) as unknown as http.IncomingMessage;
+    const from = new URL('ws://127.0.0.1:9/start');
+    const withHeader = decideRedirect(
+      response('ws://a%3Ab:pw@127.0.0.1:9/next'),
+      from,
+      { headers: { Authorization: 'Bearer x' } },
+      1,
+    );
+    assert.equal(withHeader.kind, 'follow');
+    const without = decideRedirect(response('ws://a%3Ab:pw@127.0.0.1:9/next'), from, {}, 1);
+    assert.equal(without.kind, 'fail');
+    const bad = decideRedirect(response('ftp://bob:hunter2@example.com/'), from, {}, 1);
+    assert.ok(bad.kind === 'fail');
+    assert.ok(!bad.error.message.includes('hunter2'), bad.error.message);
+    assert.match(bad.error.message, /bob:\*\*\*@/);
+    const tooMany = decideRedirect(
+      response('ws://bob:hunter2@127.0.0.1:9/x'),
+      from,
+      { followRedirects: 0 },
+      0,
+    );
+    assert.ok(tooMany.kind === 'fail');
+    assert.ok(!tooMany.error.message.includes('hunter2'), tooMany.error.message);
+    assert.equal(withPasswordMasked('see ws://u:p@h/x?y=a:b@c'), 'see ws://u:***@h/x?y=a:b@c');
+    assert.equal(withPasswordMasked('ws://h/x'), 'ws://h/x');
   });
 });

@@ -170,7 +170,9 @@ export class Connection implements SubscriptionLink {
     } catch (error) {
       // A malformed URL never gets better by retrying.
       this.#emit('error', { error: error as Error });
-      return this.stop(1000, `cannot open ${this.#url}: ${(error as Error).message}`);
+      // A password in the URL is masked: this text ends up in logs.
+      const shown = this.#url.replace(/(\/\/[^/?#@:]*:)[^/?#@]*@/, '$1***@');
+      return this.stop(1000, `cannot open ${shown}: ${(error as Error).message}`);
     }
     this.#ws = ws;
     ws.onopen = () => attempt === this.#attempt && this.#opened(ws, attempt);

@@ -52,6 +52,14 @@ export function withoutCredentials(url: URL): URL {
   return copy;
 }
 
+/**
+ * Text that may hold a URL (a Location header, a user's input) as it may be shown
+ * in an error: a password in it is masked, because errors end up in logs.
+ */
+export function withPasswordMasked(text: string): string {
+  return text.replace(/(\/\/[^/?#@:]*:)[^/?#@]*@/, '$1***@');
+}
+
 const COLON = 0x3a;
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HandshakeError } from '../../protocol/errors.js';
-import { basicAuthorization, withoutCredentials } from './credentials.js';
+import { withoutCredentials, withPasswordMasked, withUrlCredentials } from './credentials.js';
 import type { ClientOptions } from './options.js';
 import { parseWebSocketUrl } from './url.js';
 
@@ -37,9 +37,11 @@ export function decideRedirect(
       } else {
         next = withoutCredentials(next);
       }
-      basicAuthorization(next); // a bad one fails here, not when the next handshake starts
+      // A bad userinfo fails here, not when the next handshake starts (unless the
+      // caller's own Authorization header makes it unused).
+      withUrlCredentials(next, options.headers);
     } catch (error) {
-      const message = `bad redirect to ${location}: ${(error as Error).message}`;
+      const message = `bad redirect to ${withPasswordMasked(location)}: ${(error as Error).message}`;
       return { kind: 'fail', error: new HandshakeError(message, status) };
     }
     const nextOptions: ClientOptions = keepsCredentials(next, from)
@@ -56,7 +58,7 @@ export function decideRedirect(
   // Redirects were asked for, and this one is past the count.
   if (options.followRedirects !== undefined && redirectsLeft === 0) {
     const error = new HandshakeError(
-      `too many redirects (the last to ${location ?? '?'})`,
+      `too many redirects (the last to ${location === undefined ? '?' : withPasswordMasked(location)})`,
       status,
       response.headers,
     );

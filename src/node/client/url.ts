@@ -1,4 +1,5 @@
 import { isToken } from '../../protocol/headers.js';
+import { withPasswordMasked } from './credentials.js';
 
 /**
  * What a WebSocket URL and a subprotocol list must be, for both client APIs:
@@ -30,8 +31,8 @@ export function parseWebSocketUrl(address: string | URL): URL {
   if ('problem' in read) {
     throw new SyntaxError(
       read.problem.kind === 'invalid'
-        ? `invalid WebSocket URL ${JSON.stringify(String(address))}`
-        : `WebSocket URL must start with ws:// or wss://; got ${JSON.stringify(read.problem.href)}`,
+        ? `invalid WebSocket URL ${JSON.stringify(withPasswordMasked(String(address)))}`
+        : `WebSocket URL must start with ws:// or wss://; got ${JSON.stringify(withPasswordMasked(read.problem.href))}`,
     );
   }
   read.url.hash = '';
