@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ProxyOptions } from '../../src/proxy/proxy.js';
 import { HANDSHAKE } from '../node/net-helpers.js';
-import { startProxy, tripWire } from './helpers.js';
+import { guardedFile, startProxy } from './helpers.js';
 
 /**
  * A client that leaves while the proxy waits for the backend's answer: the
@@ -14,13 +14,7 @@ import { startProxy, tripWire } from './helpers.js';
  * far longer than the test's own limit, so only noticing the client ends it.
  */
 
-const wire = tripWire();
-const cleanups: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  wire.dispose();
-  assert.deepEqual(wire.escaped, [], 'nothing escaped to the process');
-});
+const { cleanups } = guardedFile();
 
 /** A backend that accepts connections and never says a word; tells of each connection and its close. */
 async function silentBackend() {

@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after } from 'node:test';
 import { type ServerOptions, WebSocketServer } from '../../src/index.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { type ProxyOptions, ReverseProxy } from '../../src/proxy/proxy.js';
@@ -82,4 +84,19 @@ export function tripWire() {
       process.off('uncaughtException', record);
     },
   };
+}
+
+/**
+ * The usual set-up of a test file: a trip-wire, and cleanups that run (last
+ * first) after the file's tests, before the wire's record is checked empty.
+ */
+export function guardedFile() {
+  const wire = tripWire();
+  const cleanups: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    wire.dispose();
+    assert.deepEqual(wire.escaped, [], 'nothing escaped to the process');
+  });
+  return { wire, cleanups };
 }

@@ -3,12 +3,12 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { encodeFrame } from '../../src/protocol/frame-encoder.js';
 import { MaskKeyPool } from '../../src/protocol/mask.js';
 import { type ProxyOptions, ReverseProxy } from '../../src/proxy/proxy.js';
 import { HANDSHAKE, rawClient, rawExchange } from '../node/net-helpers.js';
-import { startBackend, startProxy, tripWire } from './helpers.js';
+import { guardedFile, startBackend, startProxy } from './helpers.js';
 
 /**
  * Regression tests for the proxy's remote crashes and resource holds (issue 11):
@@ -16,13 +16,7 @@ import { startBackend, startProxy, tripWire } from './helpers.js';
  * escapes to the process (unhandled rejection, uncaught exception).
  */
 
-const wire = tripWire();
-const cleanups: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  wire.dispose();
-  assert.deepEqual(wire.escaped, [], 'nothing escaped to the process');
-});
+const { wire, cleanups } = guardedFile();
 
 async function backend() {
   const b = await startBackend('b0');
