@@ -28,6 +28,21 @@ export interface HttpForwardContext {
   countRefused(reason: string): void;
   /** Count a client that left before the backend answered (the proxy's stats().abandoned). */
   countAbandoned(): void;
+  /**
+   * The backend refused the connection before anything was sent to it: hand the
+   * request to another backend. False when there is none left to try.
+   */
+  retryElsewhere(): boolean;
+}
+
+/**
+ * A request without a body: nothing of it is lost when its backend could not be
+ * reached, so it can be sent to another one (RFC 9112 section 6.3: no
+ * Transfer-Encoding and no, or a zero, Content-Length).
+ */
+function bodyless(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0);
 }
 
 /** RFC 9110 section 7.6.1: connection-specific fields are not forwarded. */
@@ -153,15 +168,28 @@ export function forwardHttp(
       res.destroy();
     }
   };
+  let handedOver = false;
   upstream.on('error', (error) => {
     clearTimeout(deadline);
     if (clientGone) return; // we cut it because the client left: not the backend's fault
+    const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+    if (refused && !timedOut && bodyless(req)) {
+      // The backend is down (a node restarting): like a WebSocket handshake, the
+      // request goes to the next backend instead of answering 502.
+      context.report({ type: 'backend-failure', backend: backend.id, status: 502, reason: error.message });
+      backend.recordFailure(error.message);
+      handedOver = true;
+      req.unpipe(upstream);
+      stopBodyIdle();
+      if (context.retryElsewhere()) return;
+      handedOver = false;
+    }
     backendFailed(timedOut ? 504 : 502, error.message);
   });
   // The client left before its request was complete (an aborted upload), or
   // before the answer was complete: the backend must not wait for either.
   const clientLeft = () => {
-    if (clientGone) return;
+    if (clientGone || handedOver) return; // after a hand-over the next attempt watches the client
     clientGone = true;
     upstream.destroy();
     if (!answered) context.countAbandoned();

@@ -11,7 +11,7 @@ import { Balancer } from './balancer.js';
 import { checkProxyOptions, type ProxyOptions, type ResolvedRoute } from './config.js';
 import { EdgeGuard } from './edge-guard.js';
 import { forwardingHeaders, hostProblem, upgradeRequestHead } from './forwarded.js';
-import { forwardHttp } from './http-forward.js';
+import { forwardHttp, type HttpForwardContext } from './http-forward.js';
 import type { ProxyLogEvent } from './log.js';
 import { readTarget } from './request-target.js';
 import { ProxySession } from './session.js';
@@ -422,13 +422,15 @@ export class ReverseProxy extends EventEmitter {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`no route for ${req.url}\n`);
       return;
     }
-    const backend = this.pickBackend(route, req, new Set());
+    const tried = new Set<Backend>();
+    const backend = this.pickBackend(route, req, tried);
     if (!backend) {
       this.logUnavailable(req, 'no-backend');
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('no healthy backend\n');
       return;
     }
-    forwardHttp(req, res, backend, {
+    tried.add(backend);
+    const context: HttpForwardContext = {
       backendTimeout: this.options.backendTimeout,
       requestBodyTimeout: this.options.requestBodyTimeout,
       countRefused: (reason) => {
@@ -439,7 +441,15 @@ export class ReverseProxy extends EventEmitter {
       },
       forwardingHeaders: (r) => this.forwardingFor(r),
       report: (event) => this.log(event),
-    });
+      retryElsewhere: () => {
+        const next = this.pickBackend(route, req, tried);
+        if (!next) return false;
+        tried.add(next);
+        forwardHttp(req, res, next, context);
+        return true;
+      },
+    };
+    forwardHttp(req, res, backend, context);
   }
 }
 

@@ -220,6 +220,23 @@ describe('reverse proxy: health, failures, draining', () => {
     assert.ok(state.handshakes.failed >= 1);
   });
 
+  test('a plain HTTP request without a body goes to the next backend when one refuses the connection', async () => {
+    const [live] = await backends(1);
+    const dead = await startBackend('dead');
+    const deadUrl = dead.url;
+    await dead.stop();
+    const { port, proxy } = await proxyFor({ routes: [{ backends: [deadUrl, live!.url] }] });
+    // Round-robin starts at the dead one: before, the first request got 502.
+    for (let i = 0; i < 2; i++) {
+      const answer = await get(port, '/whoami');
+      assert.equal(answer.status, 200);
+      assert.match(answer.body, /^b0 /);
+    }
+    const state = proxy.stats().routes[0]!.backends.find((b) => b.url.startsWith(deadUrl))!;
+    assert.equal(state.state, 'down');
+    assert.equal(proxy.stats().abandoned, 0);
+  });
+
   test('active health checks eject a stopped backend and readmit it when it is back', async () => {
     const b = await startBackend('flaky');
     const port = b.port;
