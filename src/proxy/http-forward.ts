@@ -92,6 +92,8 @@ export function forwardHttp(
       : {}),
   });
   let clientGone = false;
+  /** The backend refused the connection and the request went to another one (retryElsewhere). */
+  let handedOver = false;
   let timedOut = false;
   let answered = false;
   // The backend's deadline for its answer head runs while the backend has the next move:
@@ -100,7 +102,7 @@ export function forwardHttp(
   // answer bytes do not extend it. The client's move is the body's idle limit below.
   let deadline: NodeJS.Timeout | undefined;
   const backendsMove = () => {
-    if (answered) return;
+    if (answered || handedOver) return;
     deadline ??= setTimeout(() => {
       timedOut = true;
       upstream.destroy(new Error(`no answer within ${context.backendTimeout} ms`));
@@ -145,6 +147,9 @@ export function forwardHttp(
   clientSocket.on('data', bodyMoved);
   req.on('end', stopBodyIdle);
   clientSocket.on('close', stopBodyIdle);
+  // A request handed over from a backend that refused has no body left to time
+  // (its 'end' came already): an idle timer here would later cut the keep-alive socket.
+  if (req.readableEnded) stopBodyIdle();
   upstream.on('response', (answer) => {
     answered = true;
     clearTimeout(deadline);
@@ -168,7 +173,6 @@ export function forwardHttp(
       res.destroy();
     }
   };
-  let handedOver = false;
   upstream.on('error', (error) => {
     clearTimeout(deadline);
     if (clientGone) return; // we cut it because the client left: not the backend's fault

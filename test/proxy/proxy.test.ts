@@ -237,6 +237,37 @@ describe('reverse proxy: health, failures, draining', () => {
     assert.equal(proxy.stats().abandoned, 0);
   });
 
+  test('a request handed to the next backend leaves no body timer to cut its keep-alive socket later', async () => {
+    const [live] = await backends(1);
+    const dead = await startBackend('dead');
+    const deadUrl = dead.url;
+    await dead.stop();
+    const { port, proxy } = await proxyFor({
+      routes: [{ backends: [deadUrl, live!.url] }],
+      requestBodyTimeout: 50,
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const viaAgent = () =>
+      new Promise<{ status: number; socketClosed: () => boolean }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/whoami', agent }, (res) => {
+            let closed = false;
+            res.socket.once('close', () => (closed = true));
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, socketClosed: () => closed }));
+          })
+          .on('error', reject);
+      });
+    const first = await viaAgent();
+    assert.equal(first.status, 200);
+    // A negative check: nothing may happen for several body timeouts (before the fix the
+    // handed-over request's body timer fired after 50 ms and destroyed the socket).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(first.socketClosed(), false, 'the keep-alive socket is still open');
+    assert.equal(proxy.stats().refused['request-body-timeout'], undefined);
+    agent.destroy();
+  });
+
   test('active health checks eject a stopped backend and readmit it when it is back', async () => {
     const b = await startBackend('flaky');
     const port = b.port;
