@@ -203,13 +203,19 @@ describe('reverse proxy: the edge', () => {
   });
 });
 
+/** A live backend ('b0') and the URL of one that was stopped (connections to it are refused). */
+async function liveAndDead() {
+  const [live] = await backends(1);
+  const dead = await startBackend('dead');
+  const deadUrl = dead.url;
+  await dead.stop();
+  return { live: live!, deadUrl };
+}
+
 describe('reverse proxy: health, failures, draining', () => {
   test('a dead backend is skipped (passive ejection) and the client lands on a live one', async () => {
-    const [live] = await backends(1);
-    const dead = await startBackend('dead');
-    const deadUrl = dead.url;
-    await dead.stop();
-    const { url, proxy } = await proxyFor({ routes: [{ backends: [deadUrl, live!.url] }] });
+    const { live, deadUrl } = await liveAndDead();
+    const { url, proxy } = await proxyFor({ routes: [{ backends: [deadUrl, live.url] }] });
     for (let i = 0; i < 3; i++) {
       const { ws, backend } = await connectVia(url);
       assert.equal(backend, 'b0');
@@ -221,11 +227,8 @@ describe('reverse proxy: health, failures, draining', () => {
   });
 
   test('a plain HTTP request without a body goes to the next backend when one refuses the connection', async () => {
-    const [live] = await backends(1);
-    const dead = await startBackend('dead');
-    const deadUrl = dead.url;
-    await dead.stop();
-    const { port, proxy } = await proxyFor({ routes: [{ backends: [deadUrl, live!.url] }] });
+    const { live, deadUrl } = await liveAndDead();
+    const { port, proxy } = await proxyFor({ routes: [{ backends: [deadUrl, live.url] }] });
     // Round-robin starts at the dead one: before, the first request got 502.
     for (let i = 0; i < 2; i++) {
       const answer = await get(port, '/whoami');
@@ -238,12 +241,9 @@ describe('reverse proxy: health, failures, draining', () => {
   });
 
   test('a request handed to the next backend leaves no body timer to cut its keep-alive socket later', async () => {
-    const [live] = await backends(1);
-    const dead = await startBackend('dead');
-    const deadUrl = dead.url;
-    await dead.stop();
+    const { live, deadUrl } = await liveAndDead();
     const { port, proxy } = await proxyFor({
-      routes: [{ backends: [deadUrl, live!.url] }],
+      routes: [{ backends: [deadUrl, live.url] }],
       requestBodyTimeout: 50,
     });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
